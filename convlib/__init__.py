@@ -1,0 +1,37 @@
+"""convlib: a small, readable 2-D convolution library that proves its shapes.
+
+The NumPy implementation is the default; ``backend="torch"`` runs the same algorithms with
+torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
+"""
+
+from .conv import conv2d, conv2d_naive
+from .layout import ConvGeometry, check_shapes
+from .padding import apply_padding, normalize_pair, normalize_padding
+from .shapes import (
+    conv_output_shape,
+    conv_output_size,
+    conv_transpose_output_size,
+    effective_kernel_size,
+    full_padding,
+    pool_output_size,
+    same_padding,
+    window_count,
+)
+
+__all__ = [
+    "conv2d",
+    "conv2d_naive",
+    "ConvGeometry",
+    "check_shapes",
+    "apply_padding",
+    "normalize_pair",
+    "normalize_padding",
+    "conv_output_shape",
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "effective_kernel_size",
+    "full_padding",
+    "pool_output_size",
+    "same_padding",
+    "window_count",
+]

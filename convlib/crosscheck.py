@@ -1,0 +1,238 @@
+"""Run one configuration through TensorFlow, PyTorch and convlib, and compare.
+
+:func:`crosscheck_conv2d` is the helper every test and chapter uses for conv2d. The
+generic pieces (:func:`run`, :class:`Outcome`, :class:`Report`) serve the other
+operations too: each framework call is a zero-argument function returning a NumPy array
+in convlib's layout, and a refusal is recorded with its exception instead of raised.
+
+Tolerances: ``max|diff| <= tol * max(1, max|reference|)`` with ``tol = 1e-5`` for float32
+(the tolerance of TensorFlow's own convolution tests) and ``1e-10`` for float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .frameworks import load_tf, load_torch
+from .layout import as_float_array, check_data_format, check_shapes
+from .padding import normalize_padding, normalize_padding_mode
+
+__all__ = ["Outcome", "Report", "run", "tolerance", "crosscheck_conv2d", "tf_conv2d", "torch_conv2d"]
+
+TOLERANCE = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
+
+
+def tolerance(dtype) -> float:
+    """The comparison tolerance for ``dtype`` (relative to ``max(1, max|reference|)``)."""
+    return TOLERANCE[np.dtype(dtype)]
+
+
+@dataclass
+class Outcome:
+    """What one framework did with one configuration."""
+
+    framework: str
+    shape: tuple | None = None
+    max_diff: float | None = None
+    error: str | None = None
+    how: str = ""
+    output: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def refused(self) -> bool:
+        return self.error is not None
+
+
+def run(framework: str, fn, how: str = "") -> Outcome:
+    """Call ``fn()``; record its array, or the exception it raised as a refusal."""
+    try:
+        out = np.asarray(fn())
+    except Exception as exc:  # a framework refusing is a result to report, not a crash
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return Outcome(framework, error=f"{type(exc).__name__}: {first[:160]}", how=how)
+    return Outcome(framework, shape=tuple(out.shape), how=how, output=out)
+
+
+@dataclass
+class Report:
+    """convlib's result next to each framework's, with the verdicts."""
+
+    reference: Outcome
+    others: list[Outcome]
+    tol: float
+    pads: tuple | None = None
+
+    def __post_init__(self):
+        ref = self.reference.output
+        scale = 1.0 if ref is None or ref.size == 0 else max(1.0, float(np.max(np.abs(ref))))
+        self.scale = scale
+        for o in self.others:
+            if o.output is not None and ref is not None and o.shape == self.reference.shape:
+                o.max_diff = float(np.max(np.abs(o.output - ref))) if ref.size else 0.0
+
+    def verdict(self, o: Outcome) -> str:
+        if o.refused:
+            return "refused"
+        if self.reference.refused:
+            return "convlib refused"
+        if o.shape != self.reference.shape:
+            return "SHAPE DIFFERS"
+        return "agree" if o.max_diff <= self.tol * self.scale else "DIFFER"
+
+    @property
+    def agree(self) -> bool:
+        """True when convlib ran and every framework that ran matches it."""
+        ran = [o for o in self.others if not o.refused]
+        return not self.reference.refused and bool(ran) and all(self.verdict(o) == "agree" for o in ran)
+
+    def table(self) -> str:
+        """A fixed-width table: framework, shape, pads, max|diff| verdict, how it was called."""
+        bound = f"< {self.tol:.0e}" + ("" if self.scale == 1.0 else " x scale")
+        rows = [("framework", "output shape", "max|diff| vs convlib", "how")]
+        rows.append(("convlib", str(self.reference.shape or self.reference.error), "-", self.reference.how))
+        for o in self.others:
+            v = self.verdict(o)
+            cell = f"{bound}: {v}" if v in ("agree", "DIFFER") else v
+            rows.append((o.framework, str(o.shape) if o.shape else o.error, cell, o.how))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = ["  ".join(c.ljust(wd) for c, wd in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+        if self.pads is not None:
+            lines.append(f"pads (top, bottom), (left, right): {self.pads}")
+        return "\n".join(line.rstrip() for line in lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def _to_nhwc(x, w, fmt):
+    """Input and kernel in TensorFlow's NHWC / HWIO layout."""
+    if fmt == "NHWC":
+        return x, w
+    x = x.transpose(1, 2, 0) if x.ndim == 3 else x.transpose(0, 2, 3, 1)
+    return x, w.transpose(2, 3, 1, 0)
+
+
+def tf_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
+              padding_mode="zeros", pads=None):
+    """``tf.nn.conv2d`` on NHWC ``x`` and HWIO ``w``; returns ``(array, how)``.
+
+    Words map to TF's ``"VALID"``/``"SAME"``; numbers and ``"full"`` to TF's explicit
+    ``[[0, 0], [top, bottom], [left, right], [0, 0]]``. Non-zero modes pad first with
+    ``tf.pad`` (reflect) or a ``tf.gather`` of clipped / wrapped indices (replicate,
+    circular), since ``tf.nn.conv2d`` has no padding mode; those use the resolved ``pads``.
+    """
+    tf = load_tf()
+    batched = x.ndim == 4
+    xt = tf.constant(x if batched else x[None])
+    if padding_mode != "zeros":
+        xt, how = _tf_pad_mode(tf, xt, pads, padding_mode), f"pad({padding_mode}) then VALID"
+        tf_padding = "VALID"
+    elif isinstance(padding, str) and padding in ("valid", "same"):
+        tf_padding, how = padding.upper(), f"padding={padding.upper()!r}"
+    else:
+        (t, bt), (lf, r) = pads
+        tf_padding, how = [[0, 0], [t, bt], [lf, r], [0, 0]], f"explicit {[[t, bt], [lf, r]]}"
+    y = tf.nn.conv2d(xt, tf.constant(w), strides=stride, padding=tf_padding, dilations=dilation)
+    if b is not None:
+        y = tf.nn.bias_add(y, tf.constant(b))
+    y = y.numpy()
+    return (y if batched else y[0]), how
+
+
+def _tf_pad_mode(tf, x, pads, mode):
+    (t, bt), (lf, r) = pads
+    if mode == "reflect":
+        return tf.pad(x, [[0, 0], [t, bt], [lf, r], [0, 0]], mode="REFLECT")
+    h, w = x.shape[1], x.shape[2]
+    rows, cols = np.arange(-t, h + bt), np.arange(-lf, w + r)
+    if mode == "replicate":
+        rows, cols = np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1)
+    else:  # circular
+        rows, cols = rows % h, cols % w
+    return tf.gather(tf.gather(x, rows, axis=1), cols, axis=2)
+
+
+def torch_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
+                 padding_mode="zeros", pads=None):
+    """``torch.nn.functional.conv2d`` on NCHW ``x`` and OIHW ``w``; returns ``(array, how)``.
+
+    ``"valid"``, and ``"same"`` at stride 1, use PyTorch's own padding words; symmetric
+    numbers go to ``padding=(ph, pw)``; anything else (asymmetric pads, TF's "same" with
+    stride, non-zero modes) is ``F.pad`` with the resolved pads, then ``padding=0``.
+    """
+    torch = load_torch()
+    F = torch.nn.functional
+    xt = torch.from_numpy(np.ascontiguousarray(x))
+    (t, bt), (lf, r) = pads
+    strides = stride if isinstance(stride, int) else tuple(stride)
+    if padding_mode == "zeros" and padding in ("valid", "same") and (padding == "valid" or strides in (1, (1, 1))):
+        pt, how = padding, f"padding={padding!r}"
+    elif padding_mode == "zeros" and t == bt and lf == r:
+        pt, how = (t, lf), f"padding={(t, lf)}"
+    else:
+        mode = "constant" if padding_mode == "zeros" else padding_mode
+        xt = F.pad(xt, (lf, r, t, bt), mode=mode)
+        pt, how = 0, f"F.pad(x, {(lf, r, t, bt)}{'' if mode == 'constant' else ', ' + repr(mode)}) then padding=0"
+    bias = None if b is None else torch.from_numpy(b)
+    y = F.conv2d(xt, torch.from_numpy(np.ascontiguousarray(w)), bias, stride=stride, padding=pt,
+                 dilation=dilation, groups=groups)
+    return y.numpy(), how
+
+
+def crosscheck_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
+                      data_format="NHWC", padding_mode="zeros", algorithm="auto") -> Report:
+    """Run one conv2d configuration through convlib, TensorFlow and PyTorch.
+
+    ``x``, ``w`` are in ``data_format``'s layout (HWIO kernel for NHWC, OIHW for NCHW);
+    they are converted for each framework and the results converted back.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x, w = rng.standard_normal((1, 10, 11, 3)), rng.standard_normal((3, 3, 3, 4))
+    >>> crosscheck_conv2d(x, w, stride=2, padding="same").agree
+    True
+    """
+    from .conv import conv2d
+
+    fmt = check_data_format(data_format)
+    mode = normalize_padding_mode(padding_mode)
+    norm = normalize_padding(padding)
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    ref = run("convlib", lambda: conv2d(x, w, b, data_format=fmt, padding_mode=mode,
+                                        algorithm=algorithm, **kwargs), how=f"algorithm={algorithm!r}")
+    xa, wa = as_float_array(x, "x"), as_float_array(w, "w")
+    ba = None if b is None else as_float_array(b, "b")
+    try:
+        pads = check_shapes(xa.shape, wa.shape, data_format=fmt, **kwargs).pads
+    except ValueError:
+        pads = None
+    x_tf, w_tf = _to_nhwc(xa, wa, fmt)
+    x_pt = x_tf.transpose(2, 0, 1) if x_tf.ndim == 3 else x_tf.transpose(0, 3, 1, 2)
+    w_pt = w_tf.transpose(3, 2, 0, 1)
+    common = dict(stride=stride, padding=norm, dilation=dilation, groups=groups, padding_mode=mode, pads=pads)
+
+    def in_layout(y, from_fmt):
+        if from_fmt == fmt:
+            return y
+        if from_fmt == "NHWC":  # to NCHW
+            return y.transpose(2, 0, 1) if y.ndim == 3 else y.transpose(0, 3, 1, 2)
+        return y.transpose(1, 2, 0) if y.ndim == 3 else y.transpose(0, 2, 3, 1)
+
+    others = []
+    for name, fn, xs, ws, native in (("TensorFlow", tf_conv2d, x_tf, w_tf, "NHWC"),
+                                     ("PyTorch", torch_conv2d, x_pt, w_pt, "NCHW")):
+        holder = {}
+
+        def call(fn=fn, xs=xs, ws=ws, native=native, holder=holder):
+            if pads is None:  # convlib refused; let the framework try the literal request
+                raise ValueError("configuration refused before reaching the framework")
+            y, holder["how"] = fn(xs, ws, ba, **common)
+            return in_layout(y, native)
+
+        o = run(name, call)
+        o.how = holder.get("how", "")
+        others.append(o)
+    return Report(ref, others, tolerance(xa.dtype), pads=pads)

@@ -1,0 +1,55 @@
+"""Import TensorFlow and PyTorch quietly, for the cross-checks.
+
+TensorFlow's C++ runtime writes a time-stamped oneDNN notice to file descriptor 2 while
+it is imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. A notebook kernel forwards that
+descriptor into the cell's stderr, and nbval would then compare a time stamp. So the
+import runs with descriptor 2 pointed at ``/dev/null``; everything after it (including
+real errors) reaches stderr as usual. Neither framework is a dependency of the NumPy core.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+__all__ = ["load_tf", "load_torch", "quiet_stderr"]
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence file descriptor 2 (C and C++ writes too) inside the ``with`` block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def load_tf():
+    """Return the ``tensorflow`` module, imported without its start-up log lines."""
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    # Level 3 hides the runtime's INFO/WARNING lines after import (XLA, cpu_feature_guard).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with quiet_stderr():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    return tf
+
+
+def load_torch():
+    """Return the ``torch`` module with deterministic CPU settings for comparisons."""
+    import torch
+
+    # TF32 would round float32 products to 10 mantissa bits on a GPU; comparisons need full float32.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return torch
