@@ -5,8 +5,9 @@ torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 """
 
 from .conv import conv2d, conv2d_naive
+from .layers import Conv2D
 from .layout import ConvGeometry, check_shapes
-from .padding import apply_padding, normalize_pair, normalize_padding
+from .padding import apply_padding, normalize_padding, normalize_pair
 from .shapes import (
     conv_output_shape,
     conv_output_size,
@@ -21,6 +22,7 @@ from .shapes import (
 __all__ = [
     "conv2d",
     "conv2d_naive",
+    "Conv2D",
     "ConvGeometry",
     "check_shapes",
     "apply_padding",

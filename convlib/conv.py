@@ -87,14 +87,29 @@ def conv2d(
         from .backends.torch import conv2d as torch_conv2d
 
         return torch_conv2d(
-            x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups,
-            data_format=data_format, padding_mode=padding_mode, algorithm=algorithm, device=device,
+            x,
+            w,
+            b,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            data_format=data_format,
+            padding_mode=padding_mode,
+            algorithm=algorithm,
+            device=device,
         )
     if backend != "numpy":
         raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     padding_mode = normalize_padding_mode(padding_mode)
     x4, w4, b, geo, dtype = prepare_conv(
-        x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups,
+        x,
+        w,
+        b,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
         data_format=data_format,
     )
     xp = apply_padding(x4, geo.pads, padding_mode)
@@ -132,6 +147,14 @@ def conv2d_naive(
            [20., 24.]])
     """
     return conv2d(
-        x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups,
-        data_format=data_format, padding_mode=padding_mode, algorithm="naive",
+        x,
+        w,
+        b,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        data_format=data_format,
+        padding_mode=padding_mode,
+        algorithm="naive",
     )

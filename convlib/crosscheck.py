@@ -11,6 +11,8 @@ Tolerances: ``max|diff| <= tol * max(1, max|reference|)`` with ``tol = 1e-5`` fo
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +21,17 @@ from .frameworks import load_tf, load_torch
 from .layout import as_float_array, check_data_format, check_shapes
 from .padding import normalize_padding, normalize_padding_mode
 
-__all__ = ["Outcome", "Report", "run", "tolerance", "crosscheck_conv2d", "tf_conv2d", "torch_conv2d"]
+__all__ = [
+    "Outcome",
+    "Report",
+    "run",
+    "tolerance",
+    "crosscheck_conv2d",
+    "crosscheck_layer",
+    "summarize",
+    "tf_conv2d",
+    "torch_conv2d",
+]
 
 TOLERANCE = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
@@ -50,7 +62,11 @@ def run(framework: str, fn, how: str = "") -> Outcome:
     try:
         out = np.asarray(fn())
     except Exception as exc:  # a framework refusing is a result to report, not a crash
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        # Keras wraps the real message under a generic first line; report the informative one.
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Keras colours its messages
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in lines if not ln.startswith("Exception encountered")] or [""]
+        first = lines[0]
         return Outcome(framework, error=f"{type(exc).__name__}: {first[:160]}", how=how)
     return Outcome(framework, shape=tuple(out.shape), how=how, output=out)
 
@@ -106,6 +122,24 @@ class Report:
         return self.table()
 
 
+def summarize(reports: list[Report], labels) -> str:
+    """One line per report: label, each framework's shape, the pads and one verdict.
+
+    The verdict is ``agree`` only when every framework that ran matches convlib in shape
+    and values; otherwise the first failing framework's verdict is shown.
+    """
+    names = [o.framework for o in reports[0].others] if reports else []
+    head = ["input", "convlib", *names, "pads ((t, b), (l, r))", "verdict"]
+    rows = [head]
+    for label, r in zip(labels, reports):
+        shapes = [str(o.shape) if o.shape else "refused" for o in (r.reference, *r.others)]
+        bad = [f"{o.framework}: {r.verdict(o)}" for o in r.others if r.verdict(o) != "agree"]
+        verdict = f"agree (max|diff| < {r.tol:.0e} x scale)" if r.agree and not bad else "; ".join(bad)
+        rows.append([str(label), *shapes, str(r.pads), verdict])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
 def _to_nhwc(x, w, fmt):
     """Input and kernel in TensorFlow's NHWC / HWIO layout."""
     if fmt == "NHWC":
@@ -114,8 +148,9 @@ def _to_nhwc(x, w, fmt):
     return x, w.transpose(2, 3, 1, 0)
 
 
-def tf_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
-              padding_mode="zeros", pads=None):
+def tf_conv2d(
+    x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1, padding_mode="zeros", pads=None
+):
     """``tf.nn.conv2d`` on NHWC ``x`` and HWIO ``w``; returns ``(array, how)``.
 
     Words map to TF's ``"VALID"``/``"SAME"``; numbers and ``"full"`` to TF's explicit
@@ -154,8 +189,9 @@ def _tf_pad_mode(tf, x, pads, mode):
     return tf.gather(tf.gather(x, rows, axis=1), cols, axis=2)
 
 
-def torch_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
-                 padding_mode="zeros", pads=None):
+def torch_conv2d(
+    x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1, padding_mode="zeros", pads=None
+):
     """``torch.nn.functional.conv2d`` on NCHW ``x`` and OIHW ``w``; returns ``(array, how)``.
 
     ``"valid"``, and ``"same"`` at stride 1, use PyTorch's own padding words; symmetric
@@ -167,22 +203,121 @@ def torch_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=
     xt = torch.from_numpy(np.ascontiguousarray(x))
     (t, bt), (lf, r) = pads
     strides = stride if isinstance(stride, int) else tuple(stride)
-    if padding_mode == "zeros" and padding in ("valid", "same") and (padding == "valid" or strides in (1, (1, 1))):
+    if (
+        padding_mode == "zeros"
+        and padding in ("valid", "same")
+        and (padding == "valid" or strides in (1, (1, 1)))
+    ):
         pt, how = padding, f"padding={padding!r}"
     elif padding_mode == "zeros" and t == bt and lf == r:
         pt, how = (t, lf), f"padding={(t, lf)}"
     else:
         mode = "constant" if padding_mode == "zeros" else padding_mode
         xt = F.pad(xt, (lf, r, t, bt), mode=mode)
-        pt, how = 0, f"F.pad(x, {(lf, r, t, bt)}{'' if mode == 'constant' else ', ' + repr(mode)}) then padding=0"
+        pt, how = (
+            0,
+            f"F.pad(x, {(lf, r, t, bt)}{'' if mode == 'constant' else ', ' + repr(mode)}) then padding=0",
+        )
     bias = None if b is None else torch.from_numpy(b)
-    y = F.conv2d(xt, torch.from_numpy(np.ascontiguousarray(w)), bias, stride=stride, padding=pt,
-                 dilation=dilation, groups=groups)
+    with warnings.catch_warnings():
+        # PyTorch notes that "same" with an even kernel copies the input; a cost, not a change.
+        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
+        y = F.conv2d(
+            xt,
+            torch.from_numpy(np.ascontiguousarray(w)),
+            bias,
+            stride=stride,
+            padding=pt,
+            dilation=dilation,
+            groups=groups,
+        )
     return y.numpy(), how
 
 
-def crosscheck_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, groups=1,
-                      data_format="NHWC", padding_mode="zeros", algorithm="auto") -> Report:
+def crosscheck_layer(
+    filters: int,
+    kernel_size: int,
+    *,
+    strides=1,
+    padding="valid",
+    activation=None,
+    input_sizes=(8, 10, 5),
+    channels: int = 3,
+    seed: int = 0,
+) -> list[Report]:
+    """One Keras ``Conv2D`` layer, fed inputs of several sizes, next to PyTorch and convlib.
+
+    The Keras layer is built once and its weights are copied into a :class:`convlib.Conv2D`
+    (with :meth:`~convlib.Conv2D.from_keras`) and into the PyTorch call (HWIO -> OIHW), so
+    all three apply the very same kernel. Returns one :class:`Report` per input size.
+
+    Examples
+    --------
+    >>> [r.reference.shape for r in crosscheck_layer(4, 3, input_sizes=(8, 5))]
+    [(1, 6, 6, 4), (1, 3, 3, 4)]
+    """
+    from .layers import Conv2D
+
+    tf = load_tf()
+    keras_layer = tf.keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding=padding, activation=activation
+    )
+    keras_layer.build((None, None, None, channels))
+    keras_layer.set_weights([w.numpy() for w in _glorot_like(tf, keras_layer, seed)])
+    ours = Conv2D.from_keras(keras_layer)
+    w, b = ours.kernel, ours.bias
+    rng = np.random.default_rng(seed)
+    reports = []
+    for n in input_sizes:
+        x = rng.standard_normal((1, n, n, channels)).astype(np.float32)
+        geo = None
+        try:
+            geo = check_shapes(x.shape, w.shape, stride=strides, padding=padding)
+        except ValueError:
+            pass
+
+        def torch_call(x=x, geo=geo):
+            # Where convlib refused, hand PyTorch the literal request so its own error shows.
+            pads = ((0, 0), (0, 0)) if geo is None else geo.pads
+            y, _ = torch_conv2d(
+                x.transpose(0, 3, 1, 2),
+                w.transpose(3, 2, 0, 1),
+                b,
+                stride=strides,
+                padding=normalize_padding(padding),
+                pads=pads,
+            )
+            y = y.transpose(0, 2, 3, 1)
+            return np.maximum(y, 0) if activation == "relu" else y
+
+        ref = run("convlib", lambda x=x: ours(x), how="convlib.Conv2D.from_keras(layer)")
+        others = [
+            run("TensorFlow", lambda x=x: keras_layer(x).numpy(), how="tf.keras.layers.Conv2D"),
+            run("PyTorch", torch_call, how="F.conv2d, same weights"),
+        ]
+        reports.append(Report(ref, others, tolerance(np.float32), pads=None if geo is None else geo.pads))
+    return reports
+
+
+def _glorot_like(tf, layer, seed):
+    """Seeded weights for a Keras layer (Keras's own initialiser is seeded per process)."""
+    rng = np.random.default_rng(seed)
+    return [tf.constant(rng.uniform(-0.5, 0.5, size=v.shape).astype(np.float32)) for v in layer.weights]
+
+
+def crosscheck_conv2d(
+    x,
+    w,
+    b=None,
+    *,
+    stride=1,
+    padding="valid",
+    dilation=1,
+    groups=1,
+    data_format="NHWC",
+    padding_mode="zeros",
+    algorithm="auto",
+) -> Report:
     """Run one conv2d configuration through convlib, TensorFlow and PyTorch.
 
     ``x``, ``w`` are in ``data_format``'s layout (HWIO kernel for NHWC, OIHW for NCHW);
@@ -201,8 +336,11 @@ def crosscheck_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, gr
     mode = normalize_padding_mode(padding_mode)
     norm = normalize_padding(padding)
     kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    ref = run("convlib", lambda: conv2d(x, w, b, data_format=fmt, padding_mode=mode,
-                                        algorithm=algorithm, **kwargs), how=f"algorithm={algorithm!r}")
+    ref = run(
+        "convlib",
+        lambda: conv2d(x, w, b, data_format=fmt, padding_mode=mode, algorithm=algorithm, **kwargs),
+        how=f"algorithm={algorithm!r}",
+    )
     xa, wa = as_float_array(x, "x"), as_float_array(w, "w")
     ba = None if b is None else as_float_array(b, "b")
     try:
@@ -222,8 +360,10 @@ def crosscheck_conv2d(x, w, b=None, *, stride=1, padding="valid", dilation=1, gr
         return y.transpose(1, 2, 0) if y.ndim == 3 else y.transpose(0, 2, 3, 1)
 
     others = []
-    for name, fn, xs, ws, native in (("TensorFlow", tf_conv2d, x_tf, w_tf, "NHWC"),
-                                     ("PyTorch", torch_conv2d, x_pt, w_pt, "NCHW")):
+    for name, fn, xs, ws, native in (
+        ("TensorFlow", tf_conv2d, x_tf, w_tf, "NHWC"),
+        ("PyTorch", torch_conv2d, x_pt, w_pt, "NCHW"),
+    ):
         holder = {}
 
         def call(fn=fn, xs=xs, ws=ws, native=native, holder=holder):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .padding import Pads, check_positive_int, normalize_pair, normalize_padding
+from .padding import Pads, check_positive_int, normalize_padding, normalize_pair
 from .shapes import effective_kernel_size, resolve_padding_1d, window_count
 
 __all__ = ["ConvGeometry", "check_data_format", "check_shapes", "prepare_conv", "restore_layout"]
@@ -187,7 +187,12 @@ def prepare_conv(x, w, b, *, stride, padding, dilation, groups, data_format):
     b = None if b is None else as_float_array(b, "b")
     dtype = check_same_dtype(x=x, w=w, b=b)
     geo = check_shapes(
-        x.shape, w.shape, stride=stride, padding=padding, dilation=dilation, groups=groups,
+        x.shape,
+        w.shape,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
         data_format=data_format,
     )
     if b is not None and b.shape != (geo.out_channels,):

@@ -8,7 +8,6 @@ argument is refused in one place with a ``ValueError`` that names it and its val
 from __future__ import annotations
 
 import numbers
-from typing import Union
 
 import numpy as np
 
@@ -28,7 +27,7 @@ PADDING_WORDS = ("valid", "same", "full")
 # PyTorch's padding_mode names, mapped to np.pad's modes with the same meaning.
 PADDING_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
-Padding1D = Union[str, int, tuple[int, int]]
+Padding1D = str | int | tuple[int, int]
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -57,9 +56,7 @@ def check_positive_int(value, name: str) -> int:
     """
     v = _as_int(value, name)
     if v <= 0:
-        raise ValueError(
-            f"{name} must be a positive integer, got {v} (non-positive {name} is not supported)"
-        )
+        raise ValueError(f"{name} must be a positive integer, got {v} (non-positive {name} is not supported)")
     return v
 
 

@@ -15,8 +15,6 @@ windows (``ceil`` instead of ``floor`` in pooling's ``ceil_mode``).
 
 from __future__ import annotations
 
-import math
-
 from .padding import Padding1D, check_positive_int, normalize_padding_1d
 
 __all__ = [
@@ -32,6 +30,14 @@ __all__ = [
 ]
 
 
+_NAMES = {"n": "input size", "k": "kernel size", "stride": "stride", "dilation": "dilation"}
+
+
+def _positive(**values) -> tuple[int, ...]:
+    """Validate the named sizes with the one normaliser (names as in the messages)."""
+    return tuple(check_positive_int(v, _NAMES[name]) for name, v in values.items())
+
+
 def effective_kernel_size(k: int, dilation: int = 1) -> int:
     """Number of input cells a dilated kernel spans: ``d*(k-1) + 1``.
 
@@ -43,9 +49,7 @@ def effective_kernel_size(k: int, dilation: int = 1) -> int:
     return dilation * (k - 1) + 1
 
 
-def window_count(
-    padded: int, k: int, *, stride: int = 1, dilation: int = 1, ceil_mode: bool = False
-) -> int:
+def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, ceil_mode: bool = False) -> int:
     """Number of window positions in ``padded`` cells: the single size formula.
 
     Parameters
@@ -75,6 +79,8 @@ def window_count(
     >>> window_count(10, 3, stride=2, ceil_mode=True)
     5
     """
+    padded = check_positive_int(padded, "padded input size")
+    k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
     eff = effective_kernel_size(k, dilation)
     if eff > padded:
         raise ValueError(
@@ -100,6 +106,7 @@ def same_padding(n: int, k: int, *, stride: int = 1, dilation: int = 1) -> tuple
     >>> same_padding(8, 4)
     (1, 2)
     """
+    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
     n_out = -(-n // stride)
     total = max((n_out - 1) * stride + effective_kernel_size(k, dilation) - n, 0)
     return total // 2, total - total // 2
@@ -113,6 +120,7 @@ def full_padding(k: int, *, dilation: int = 1) -> tuple[int, int]:
     >>> full_padding(3)
     (2, 2)
     """
+    k, dilation = _positive(k=k, dilation=dilation)
     extra = effective_kernel_size(k, dilation) - 1
     return extra, extra
 

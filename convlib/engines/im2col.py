@@ -33,8 +33,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     y = np.empty((n, ho, wo, o), dtype=np.result_type(xp, w))
     # Rows of the patch matrix are ordered (C, kh, kw), so the kernel is reshaped to match.
     w_mats = [
-        w[..., g * og : (g + 1) * og].transpose(2, 0, 1, 3).reshape(cg * kh * kw, og)
-        for g in range(groups)
+        w[..., g * og : (g + 1) * og].transpose(2, 0, 1, 3).reshape(cg * kh * kw, og) for g in range(groups)
     ]
     row_bytes = wo * cg * kh * kw * xp.itemsize
     rows = max(1, WORKSPACE_BYTES // max(row_bytes, 1))

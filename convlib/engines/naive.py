@@ -23,7 +23,9 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     for i in range(ho):
         for j in range(wo):
             # The window the kernel sees at output (i, j): kh x kw taps, dilation apart.
-            window = xp[:, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw, :]
+            window = xp[
+                :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw, :
+            ]
             for g in range(groups):
                 y[:, i, j, g * og : (g + 1) * og] = np.tensordot(
                     window[..., g * cg : (g + 1) * cg], w[..., g * og : (g + 1) * og], axes=3

@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make book` and `make test`.
+# Both create .venv (Python 3.11) and install the pinned requirements when needed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: book test venv lint format notebooks clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/ruff check convlib tests chapters
+	$(BIN)/ruff format --check convlib tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --doctest-modules convlib tests
+	$(BIN)/python -m pytest -p no:randomly --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "Book written to _build/html/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check convlib tests chapters
+	$(BIN)/ruff format --check convlib tests
+
+format: $(STAMP)
+	$(BIN)/ruff format convlib tests
+	$(BIN)/ruff check --fix convlib tests
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+
+notebooks: $(STAMP)
+	cd chapters && ../$(BIN)/jupyter-execute --inplace *.ipynb

@@ -1,0 +1,159 @@
+"""Bad input: every case raises ValueError naming the parameter and the sizes involved."""
+
+import numpy as np
+import pytest
+
+import convlib
+
+X = np.zeros((1, 5, 6, 4), np.float32)
+W = np.zeros((3, 3, 4, 8), np.float32)
+
+CASES = [
+    # (description, args, kwargs, regex on the message)
+    (
+        "kernel larger than input",
+        (X, np.zeros((7, 3, 4, 8), np.float32)),
+        {},
+        r"kernel height 7 .* larger than the padded input height 5 \(input 5 \+ padding \(0, 0\)\)",
+    ),
+    (
+        "dilated kernel larger than input",
+        (X, W),
+        {"dilation": 3},
+        r"kernel height 3 \(dilated to 7 by dilation 3\) is larger than the padded input height 5",
+    ),
+    (
+        "padding does not save a too-large kernel",
+        (X, np.zeros((9, 3, 4, 8), np.float32)),
+        {"padding": 1},
+        r"larger than the padded input height 7 \(input 5 \+ padding \(1, 1\)\)",
+    ),
+    (
+        "channel mismatch",
+        (X, np.zeros((3, 3, 3, 8), np.float32)),
+        {},
+        r"kernel expects 3 input channels per group .* the input has 4 channels",
+    ),
+    (
+        "groups do not divide input channels",
+        (X, np.zeros((3, 3, 2, 8), np.float32)),
+        {"groups": 3},
+        r"groups=3 must divide the input channels, got 4",
+    ),
+    (
+        "groups do not divide output channels",
+        (X, np.zeros((3, 3, 2, 7), np.float32)),
+        {"groups": 2},
+        r"groups=2 must divide the output channels, got 7",
+    ),
+    ("zero stride", (X, W), {"stride": 0}, r"stride must be a positive integer, got 0"),
+    ("negative stride in a pair", (X, W), {"stride": (1, -2)}, r"stride\[1\] \(width\) must be a positive"),
+    ("zero dilation", (X, W), {"dilation": 0}, r"dilation must be a positive integer, got 0"),
+    ("zero groups", (X, W), {"groups": 0}, r"groups must be a positive integer, got 0"),
+    ("fractional stride", (X, W), {"stride": 1.5}, r"stride must be an integer, got 1.5"),
+    ("boolean stride", (X, W), {"stride": True}, r"stride must be an integer, got True"),
+    ("negative padding", (X, W), {"padding": -1}, r"padding must be non-negative, got -1"),
+    (
+        "negative padding in nested form",
+        (X, W),
+        {"padding": ((0, -2), (1, 1))},
+        r"padding \(after\) must be non-negative, got -2",
+    ),
+    (
+        "unknown padding word",
+        (X, W),
+        {"padding": "half"},
+        r"padding must be one of \['valid', 'same', 'full'\]",
+    ),
+    ("padding tuple of three", (X, W), {"padding": (1, 2, 3)}, r"padding must be .* with 3 entries"),
+    ("mixed padding tuple", (X, W), {"padding": (1, (2, 3))}, r"got a mixed form"),
+    (
+        "unknown padding mode",
+        (X, W),
+        {"padding": 1, "padding_mode": "mirror"},
+        r"padding_mode must be one of \['circular', 'reflect', 'replicate', 'zeros'\], got 'mirror'",
+    ),
+    (
+        "reflect pad as large as the input",
+        (X, W),
+        {"padding": 5, "padding_mode": "reflect"},
+        r"padding_mode='reflect' needs padding <= 4 on the height axis of size 5, got \(5, 5\)",
+    ),
+    (
+        "circular pad larger than the input",
+        (X, W),
+        {"padding": 6, "padding_mode": "circular"},
+        r"padding_mode='circular' needs padding <= 5 on the height axis of size 5",
+    ),
+    ("2-D input", (X[0, :, :, 0], W), {}, r"input x must be 4-D .* got 2-D shape \(5, 6\)"),
+    ("5-D input", (X[None], W), {}, r"got 5-D shape \(1, 1, 5, 6, 4\)"),
+    ("3-D kernel", (X, W[0]), {}, r"kernel w must be 4-D HWIO .* got 3-D shape \(3, 4, 8\)"),
+    (
+        "zero-size spatial input",
+        (np.zeros((1, 0, 6, 4), np.float32), W),
+        {},
+        r"input height must be positive, got 0",
+    ),
+    (
+        "zero channels",
+        (np.zeros((1, 5, 6, 0), np.float32), np.zeros((3, 3, 0, 8), np.float32)),
+        {},
+        r"input channel count must be positive, got 0",
+    ),
+    (
+        "integer input",
+        (X.astype(np.int32), W),
+        {},
+        r"x must be float16, float32 or float64 .* got dtype int32",
+    ),
+    ("string input", ("abc", W), {}, r"x must be a numeric array, got str"),
+    ("object array", (np.array([[object()]]), W), {}, r"x must be a numeric array, got dtype object"),
+    ("mismatched dtypes", (X, W.astype(np.float64)), {}, r"dtypes must match: x is float32, w is float64"),
+    (
+        "bias of wrong length",
+        (X, W, np.zeros(3, np.float32)),
+        {},
+        r"bias b must have shape \(8,\), got \(3,\)",
+    ),
+    ("unknown data format", (X, W), {"data_format": "NWHC"}, r"data_format must be 'NHWC' or 'NCHW'"),
+    ("unknown algorithm", (X, W), {"algorithm": "magic"}, r"algorithm must be 'auto' or one of"),
+    ("unknown backend", (X, W), {"backend": "jax"}, r"backend must be 'numpy' or 'torch', got 'jax'"),
+]
+
+
+@pytest.mark.parametrize("desc, args, kwargs, pattern", CASES, ids=[c[0] for c in CASES])
+def test_conv2d_refuses(desc, args, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        convlib.conv2d(*args, **kwargs)
+
+
+@pytest.mark.parametrize("desc, args, kwargs, pattern", CASES[:20], ids=[c[0] for c in CASES[:20]])
+def test_naive_refuses_the_same_way(desc, args, kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        convlib.conv2d_naive(*args, **kwargs)
+
+
+def test_nchw_messages_name_the_layout():
+    with pytest.raises(ValueError, match=r"kernel w must be 4-D OIHW \(C_out, C_in/groups, kh, kw\)"):
+        convlib.conv2d(np.zeros((1, 4, 5, 6)), np.zeros((8, 4, 3)), data_format="NCHW")
+    with pytest.raises(ValueError, match=r"input x must be 4-D \(N, C, H, W\) or \(C, H, W\)"):
+        convlib.conv2d(np.zeros((4, 5)), np.zeros((8, 4, 3, 3)), data_format="NCHW")
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: convlib.conv_output_size(0, 3), r"input size must be a positive integer, got 0"),
+        (lambda: convlib.conv_output_size(5, 0), r"kernel size must be a positive integer, got 0"),
+        (lambda: convlib.conv_output_size(2, 3), r"kernel size 3 .* larger than the padded input size 2"),
+        (lambda: convlib.conv_output_size(5, 3, stride=-1), r"stride must be a positive integer"),
+        (lambda: convlib.conv_output_size(5, 3, padding="big"), r"got the word 'big'"),
+        (lambda: convlib.conv_output_size(5, 3, padding=(1, 2, 3)), r"one axis must be an int or"),
+        (lambda: convlib.conv_output_size(float("nan"), 3), r"input size must be an integer, got nan"),
+        (lambda: convlib.same_padding(5, 3, stride=0), r"stride must be a positive integer"),
+        (lambda: convlib.conv_output_shape((1, 5, 5, 3), (3, 3, 4, 2)), r"kernel expects 4 input channels"),
+    ],
+)
+def test_size_functions_refuse(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

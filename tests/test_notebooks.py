@@ -1,0 +1,55 @@
+"""Notebook hygiene: what nbval compares must be complete, in order and meaningful."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+MAX_CELL_LINES = 25  # longer cells would be hiding code that belongs in convlib
+
+
+def code_cells(path):
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks in chapters/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_executed_in_order_with_outputs(path):
+    cells = code_cells(path)
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{path.name}: re-run top to bottom, got {counts}"
+    for i, c in enumerate(cells):
+        assert c["outputs"], f"{path.name} cell {i}: no output; every code cell shows something"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_clean(path):
+    for i, c in enumerate(code_cells(path)):
+        for out in c["outputs"]:
+            assert out["output_type"] != "error", f"{path.name} cell {i}: stored error"
+            assert out.get("name") != "stderr", f"{path.name} cell {i}: stderr output {out.get('text')!r}"
+            text = json.dumps(out.get("text", "")) + json.dumps(out.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"/(work|tmp|root|home)/", text), f"{path.name} cell {i}: absolute path"
+            assert not re.search(r" at 0x[0-9a-f]{6,}", text), f"{path.name} cell {i}: memory address"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_are_short_and_use_convlib(path):
+    cells = code_cells(path)
+    for i, c in enumerate(cells):
+        lines = "".join(c["source"]).splitlines()
+        assert len(lines) <= MAX_CELL_LINES, f"{path.name} cell {i}: {len(lines)} lines"
+    source = "\n".join("".join(c["source"]) for c in cells)
+    assert "convlib" in source, f"{path.name} does not use convlib"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_listed_in_toc(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"chapters/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
