@@ -4,9 +4,11 @@ The NumPy implementation is the default; ``backend="torch"`` runs the same algor
 torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 """
 
+from . import network, zoo
 from .conv import conv2d, conv2d_naive
 from .layers import Conv2D
 from .layout import ConvGeometry, check_shapes
+from .network import Row, Trace, trace
 from .padding import apply_padding, normalize_padding, normalize_pair
 from .shapes import (
     conv_output_shape,
@@ -18,8 +20,19 @@ from .shapes import (
     same_padding,
     window_count,
 )
+from .zoo import record_shapes, resnet18, resnet50, to_torch, vgg16
 
 __all__ = [
+    "network",
+    "zoo",
+    "trace",
+    "Trace",
+    "Row",
+    "vgg16",
+    "resnet18",
+    "resnet50",
+    "to_torch",
+    "record_shapes",
     "conv2d",
     "conv2d_naive",
     "Conv2D",

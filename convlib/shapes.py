@@ -15,7 +15,7 @@ windows (``ceil`` instead of ``floor`` in pooling's ``ceil_mode``).
 
 from __future__ import annotations
 
-from .padding import Padding1D, check_positive_int, normalize_padding_1d
+from .padding import Padding1D, check_nonnegative_int, check_positive_int, normalize_padding_1d
 
 __all__ = [
     "effective_kernel_size",
@@ -26,7 +26,10 @@ __all__ = [
     "conv_output_size",
     "conv_output_shape",
     "conv_transpose_output_size",
+    "transpose_padding_1d",
     "pool_output_size",
+    "pool_padding_1d",
+    "adaptive_pool_bounds",
 ]
 
 
@@ -235,22 +238,99 @@ def conv_output_shape(
     return geo.output_shape
 
 
+def transpose_padding_1d(
+    n: int,
+    k: int,
+    padding: Padding1D = 0,
+    *,
+    stride: int = 1,
+    output_padding: int | None = None,
+    dilation: int = 1,
+) -> tuple[int, int, int]:
+    """Resolve one axis of a transposed convolution to ``(crop_before, crop_after, output_padding)``.
+
+    The full scatter of ``n`` inputs spans ``(n-1)*s + d*(k-1) + 1`` cells; the output drops
+    ``crop_before`` cells at the start and ``crop_after`` at the end, then appends
+    ``output_padding`` cells (cells no input reaches hold only the bias).
+
+    Numbers follow PyTorch (``output_padding`` defaults to 0 and must be ``< max(s, d)``).
+    ``"valid"`` and ``"same"`` follow Keras ``Conv2DTranspose``: with ``output_padding=None``
+    the output is ``n*s + max(d*(k-1)+1 - s, 0)`` (valid) or ``n*s`` (same); with an int it
+    is ``(n-1)*s + d*(k-1)+1 - 2*pad + output_padding`` with ``pad = 0`` (valid) or
+    ``(d*(k-1)+1) // 2`` (same). The crop is then TensorFlow's: the forward ``"same"``
+    padding of that output size, so that a forward conv maps it back to ``n``.
+
+    Raises
+    ------
+    ValueError
+        Non-positive sizes, a negative pad, ``output_padding >= max(stride, dilation)``, the
+        word ``"full"``, or a Keras size that a forward conv would not map back to ``n``.
+
+    Examples
+    --------
+    >>> transpose_padding_1d(4, 3, "same", stride=2)
+    (0, 1, 0)
+    >>> transpose_padding_1d(4, 1, "valid", stride=2)
+    (0, 0, 1)
+    >>> transpose_padding_1d(4, 3, 1, stride=2, output_padding=1)
+    (1, 1, 1)
+    """
+    n = check_positive_int(n, "input size")
+    k = check_positive_int(k, "kernel size")
+    stride = check_positive_int(stride, "stride")
+    dilation = check_positive_int(dilation, "dilation")
+    eff = effective_kernel_size(k, dilation)
+    padding = normalize_padding_1d(padding)
+    if padding == "full":
+        raise ValueError("padding='full' has no transposed-convolution meaning; use 'valid', 'same' or numbers")
+    if output_padding is not None:
+        output_padding = check_nonnegative_int(output_padding, "output_padding")
+        limit = max(stride, dilation) if not isinstance(padding, str) else stride
+        if output_padding >= limit:
+            raise ValueError(
+                f"output_padding must be smaller than max(stride, dilation) = {limit} "
+                f"(stride {stride}, dilation {dilation}), got {output_padding}"
+            )
+    if not isinstance(padding, str):
+        return padding[0], padding[1], output_padding or 0
+    full = (n - 1) * stride + eff
+    if output_padding is None:
+        target = n * stride + (max(eff - stride, 0) if padding == "valid" else 0)
+    else:
+        target = full - (2 * (eff // 2) if padding == "same" else 0) + output_padding
+    back = conv_output_size(target, k, stride=stride, padding=padding, dilation=dilation) if target > 0 else 0
+    if back != n:
+        raise ValueError(
+            f"padding={padding!r} with output_padding={output_padding} gives output size {target}, "
+            f"which a forward convolution maps to {back}, not to the input size {n}"
+        )
+    before, after = resolve_padding_1d(target, k, padding, stride=stride, dilation=dilation)
+    return before, after, target - (full - before - after)
+
+
 def conv_transpose_output_size(
     n: int,
     k: int,
     *,
     stride: int = 1,
-    padding: int | tuple[int, int] = 0,
-    output_padding: int = 0,
+    padding: Padding1D = 0,
+    output_padding: int | None = None,
     dilation: int = 1,
 ) -> int:
-    """Output length of a transposed convolution along one axis (PyTorch's formula).
+    """Output length of a transposed convolution along one axis.
 
-    ``n_out = (n - 1)*s - p_before - p_after + d*(k-1) + output_padding + 1``
+    ``n_out = (n - 1)*s - p_before - p_after + d*(k-1) + output_padding + 1`` (PyTorch's
+    formula); ``"valid"``/``"same"`` have Keras ``Conv2DTranspose`` meaning (see
+    :func:`transpose_padding_1d`; ``"same"`` gives ``n*s``).
 
     It inverts :func:`conv_output_size`: a convolution with the same ``k, s, p, d`` maps
     ``n_out`` back to ``n``. Because the forward division floors, ``s`` different input
     lengths map to the same ``n``; ``output_padding`` (``0 <= op < max(s, d)``) picks one.
+
+    Raises
+    ------
+    ValueError
+        See :func:`transpose_padding_1d`; also when the result is not positive.
 
     Examples
     --------
@@ -258,15 +338,53 @@ def conv_transpose_output_size(
     9
     >>> conv_transpose_output_size(4, 3, stride=2, padding=1, output_padding=1)
     8
+    >>> conv_transpose_output_size(4, 3, stride=2, padding="same")
+    8
     """
-    before, after = (padding, padding) if isinstance(padding, int) else padding
-    out = (n - 1) * stride - before - after + effective_kernel_size(k, dilation) + output_padding
+    before, after, op = transpose_padding_1d(
+        n, k, padding, stride=stride, output_padding=output_padding, dilation=dilation
+    )
+    out = (n - 1) * stride - before - after + effective_kernel_size(k, dilation) + op
     if out <= 0:
         raise ValueError(
             f"transposed convolution output size {out} is not positive (input {n}, kernel "
             f"{k}, stride {stride}, padding {(before, after)}, dilation {dilation})"
         )
     return out
+
+
+def pool_padding_1d(
+    n: int, k: int, padding: Padding1D = "valid", *, stride: int | None = None, dilation: int = 1
+) -> tuple[int, int]:
+    """Resolve and check one axis's pooling padding as ``(before, after)``.
+
+    ``"same"`` is TensorFlow's (the padded cells are then ignored by the pool). Numbers
+    follow PyTorch, which requires each side to be at most half the effective window,
+    ``p <= (d*(k-1) + 1) // 2``, so that every window holds at least one real cell.
+
+    Examples
+    --------
+    >>> pool_padding_1d(5, 2, "same", stride=2)
+    (0, 1)
+    >>> pool_padding_1d(5, 2, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: pool padding (2, 2) must be at most half the effective window (d*(k-1)+1) // 2 = 1 on each side (window 2, dilation 1), as in PyTorch
+    """
+    n = check_positive_int(n, "input size")
+    k = check_positive_int(k, "pool size")
+    stride = k if stride is None else check_positive_int(stride, "stride")
+    dilation = check_positive_int(dilation, "dilation")
+    if normalize_padding_1d(padding) == "full":
+        raise ValueError("padding='full' is not a pooling padding; use 'valid', 'same' or numbers")
+    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
+    half = effective_kernel_size(k, dilation) // 2
+    if max(before, after) > half:
+        raise ValueError(
+            f"pool padding {(before, after)} must be at most half the effective window "
+            f"(d*(k-1)+1) // 2 = {half} on each side (window {k}, dilation {dilation}), as in PyTorch"
+        )
+    return before, after
 
 
 def pool_output_size(
@@ -282,6 +400,13 @@ def pool_output_size(
 
     Same formula as convolution; with ``ceil_mode`` the division rounds up but, as in
     PyTorch, a last window that would start entirely in the right padding is dropped.
+    ``stride`` defaults to ``k``; padding is checked by :func:`pool_padding_1d`.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes, a pad over half the window, ``ceil_mode`` with ``"same"`` (TensorFlow's
+        ``"same"`` already rounds up), or a window larger than the padded input.
 
     Examples
     --------
@@ -293,8 +418,25 @@ def pool_output_size(
     4
     """
     stride = k if stride is None else stride
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
+    if ceil_mode and normalize_padding_1d(padding) == "same":
+        raise ValueError("ceil_mode=True cannot be combined with padding='same' (which already gives ceil(n/s))")
+    before, after = pool_padding_1d(n, k, padding, stride=stride, dilation=dilation)
     out = window_count(n + before + after, k, stride=stride, dilation=dilation, ceil_mode=ceil_mode)
     if ceil_mode and (out - 1) * stride >= n + before:
         out -= 1
     return out
+
+
+def adaptive_pool_bounds(n: int, out: int) -> list[tuple[int, int]]:
+    """PyTorch's adaptive-pooling windows: ``[floor(i*n/out), ceil((i+1)*n/out))`` for each ``i``.
+
+    Windows may overlap (``n=5, out=3``) and differ in length; ``out > n`` repeats cells.
+
+    Examples
+    --------
+    >>> adaptive_pool_bounds(5, 3)
+    [(0, 2), (1, 4), (3, 5)]
+    """
+    n = check_positive_int(n, "input size")
+    out = check_positive_int(out, "output_size")
+    return [(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
