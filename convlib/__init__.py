@@ -6,23 +6,50 @@ torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 
 from . import network, zoo
 from .conv import conv2d, conv2d_naive
+from .grad import conv2d_backward, gradient_coverage
 from .layers import Conv2D
 from .layout import ConvGeometry, check_shapes
 from .network import Row, Trace, trace
 from .padding import apply_padding, normalize_padding, normalize_pair
+from .pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool2d,
+    global_avg_pool2d,
+    global_max_pool2d,
+    max_pool2d,
+)
 from .shapes import (
+    adaptive_pool_bounds,
     conv_output_shape,
     conv_output_size,
     conv_transpose_output_size,
     effective_kernel_size,
     full_padding,
     pool_output_size,
+    pool_padding_1d,
     same_padding,
+    transpose_padding_1d,
     window_count,
 )
+from .transpose import conv_transpose2d, output_padding_for, transpose_input_sizes
 from .zoo import record_shapes, resnet18, resnet50, to_torch, vgg16
 
 __all__ = [
+    "conv2d_backward",
+    "gradient_coverage",
+    "conv_transpose2d",
+    "output_padding_for",
+    "transpose_input_sizes",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "transpose_padding_1d",
+    "pool_padding_1d",
+    "adaptive_pool_bounds",
     "network",
     "zoo",
     "trace",

@@ -64,6 +64,16 @@ def test_conv2d_matches_both_frameworks(cfg):
         assert "larger than the padded input" in msg or "needs padding <=" in msg, msg
         assert torch_outcome.refused, str(report)
         return
+    tf_outcome = next(o for o in report.others if o.framework == "TensorFlow")
+    if report.verdict(tf_outcome) == "DIFFER" and report.verdict(torch_outcome) == "agree":
+        # TF 2.21's oneDNN kernel returns garbage for a batch > 1 when the output is one column
+        # wide and the width stride is > 1 (chapter "Appendix: verification"). Fed one example at
+        # a time it is right; anything else would be a new disagreement and fails here.
+        assert x.shape[0] > 1, str(report)
+        for i in range(x.shape[0]):
+            single = crosscheck_conv2d(x[i : i + 1], w, **kw)
+            assert single.agree, str(single)
+        return
     assert report.agree, str(report)
     expected = convlib.conv_output_shape(
         x.shape, w.shape, **{k: v for k, v in kw.items() if k != "padding_mode"}

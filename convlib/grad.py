@@ -1,0 +1,165 @@
+"""Gradients of :func:`convlib.conv2d`: what flows back to the input, the kernel and the bias.
+
+``grad_x`` is the transposed convolution of ``grad_out`` with the same kernel (each output
+cell scatters its gradient back through the window it came from), computed on the padded
+input and then folded onto the real pixels: with ``padding_mode="zeros"`` the gradient of
+a padded cell is dropped (nothing to send it to); with ``reflect``, ``replicate`` or
+``circular`` it is added to the pixel the padded cell was copied from. ``grad_w`` is a
+correlation of the padded input with ``grad_out``; ``grad_b`` sums ``grad_out``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engines.im2col import windows
+from .layout import as_float_array, check_same_dtype, prepare_conv, restore_layout, to_channels_last
+from .padding import PADDING_MODES, apply_padding, check_positive_int, normalize_padding_mode
+from .shapes import effective_kernel_size, resolve_padding_1d, window_count
+from .transpose import transpose_nhwc
+
+__all__ = ["conv2d_backward", "gradient_coverage"]
+
+
+def conv2d_backward(
+    x,
+    w,
+    grad_out,
+    *,
+    stride=1,
+    padding="valid",
+    dilation=1,
+    groups: int = 1,
+    data_format: str = "NHWC",
+    padding_mode: str = "zeros",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of ``sum(conv2d(x, w, b, ...) * grad_out)`` with respect to ``x``, ``w`` and ``b``.
+
+    Parameters
+    ----------
+    x, w : array_like
+        As for :func:`convlib.conv2d` (HWIO kernel for NHWC, OIHW for NCHW).
+    grad_out : array_like
+        Gradient of the loss with respect to the conv output; the output's exact shape.
+    stride, padding, dilation, groups, data_format, padding_mode
+        As for :func:`convlib.conv2d`.
+
+    Returns
+    -------
+    grad_x : numpy.ndarray
+        Same shape as ``x``.
+    grad_w : numpy.ndarray
+        Same shape as ``w``.
+    grad_b : numpy.ndarray
+        ``(C_out,)``: ``grad_out`` summed over batch and space.
+
+    Raises
+    ------
+    ValueError
+        Any argument :func:`convlib.conv2d` refuses, or ``grad_out`` of the wrong shape or dtype.
+
+    Shape
+    -----
+    ``grad_out`` has the forward output shape, per axis
+    ``H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1``.
+
+    Examples
+    --------
+    >>> x = np.arange(9.0).reshape(1, 3, 3, 1)
+    >>> gx, gw, gb = conv2d_backward(x, np.ones((2, 2, 1, 1)), np.ones((1, 2, 2, 1)))
+    >>> gx[0, :, :, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    >>> gw[:, :, 0, 0], gb
+    (array([[ 8., 12.],
+           [20., 24.]]), array([4.]))
+    """
+    mode = normalize_padding_mode(padding_mode)
+    x4, w4, _, geo, dtype = prepare_conv(
+        x, w, None, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
+    )
+    xp = apply_padding(x4, geo.pads, mode)  # also refuses reflect/circular pads that are too wide
+    g = as_float_array(grad_out, "grad_out")
+    check_same_dtype(x=np.asarray(x), grad_out=g)
+    if g.shape != geo.output_shape:
+        raise ValueError(f"grad_out must have the forward output shape {geo.output_shape}, got {g.shape}")
+    g4 = to_channels_last(g, geo.data_format).astype(x4.dtype, copy=False)
+    # Cells past the last window (dropped by the floor) get no gradient: `extra` appends them.
+    crops = []
+    for axis in range(2):
+        full = (geo.out_hw[axis] - 1) * geo.stride[axis] + effective_kernel_size(
+            geo.kernel_hw[axis], geo.dilation[axis]
+        )
+        crops.append((0, 0, xp.shape[axis + 1] - full))
+    gxp = transpose_nhwc(g4, w4, crops, stride=geo.stride, dilation=geo.dilation, groups=geo.groups)
+    gx = _fold(gxp, geo.in_hw, geo.pads, mode)
+    gw = _grad_kernel(xp, g4, w4.shape, geo)
+    gb = g4.sum(axis=(0, 1, 2))
+    gx = restore_layout(gx.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
+    gw = gw if geo.data_format == "NHWC" else gw.transpose(3, 2, 0, 1)
+    return gx, np.ascontiguousarray(gw.astype(dtype, copy=False)), gb.astype(dtype, copy=False)
+
+
+def _source_matrix(n: int, pads: tuple[int, int], mode: str) -> np.ndarray:
+    """``M[padded_index, source_index] = 1`` where the padded cell is a copy of that pixel."""
+    if mode == "zeros":
+        src = np.pad(np.arange(n), pads, mode="constant", constant_values=-1)
+    else:  # np.pad of the indices yields, for each padded cell, the pixel it copies
+        src = np.pad(np.arange(n), pads, mode=PADDING_MODES[mode])
+    m = np.zeros((src.size, n))
+    real = src >= 0
+    m[np.flatnonzero(real), src[real]] = 1.0
+    return m
+
+
+def _fold(gxp: np.ndarray, in_hw, pads, mode: str) -> np.ndarray:
+    """Send each padded cell's gradient to its source pixel (or drop it, for zeros)."""
+    mh = _source_matrix(in_hw[0], pads[0], mode).astype(gxp.dtype)
+    mw = _source_matrix(in_hw[1], pads[1], mode).astype(gxp.dtype)
+    return np.einsum("ai,nabc,bj->nijc", mh, gxp, mw, optimize=True)
+
+
+def _grad_kernel(xp: np.ndarray, g4: np.ndarray, w_shape, geo) -> np.ndarray:
+    """``grad_w[a, b, c, o] = sum_{n,i,j} xp[n, i*s + a*d, j*s + b*d, c] * g[n, i, j, o]`` per group."""
+    kh, kw, cg, o = w_shape
+    og = o // geo.groups
+    v = windows(xp, kh, kw, stride=geo.stride, dilation=geo.dilation)  # (N, Ho, Wo, C, kh, kw) view
+    gw = np.empty(w_shape, dtype=xp.dtype)
+    for grp in range(geo.groups):
+        part = np.tensordot(
+            v[..., grp * cg : (grp + 1) * cg, :, :],
+            g4[..., grp * og : (grp + 1) * og],
+            axes=([0, 1, 2], [0, 1, 2]),
+        )  # (cg, kh, kw, og)
+        gw[..., grp * og : (grp + 1) * og] = part.transpose(1, 2, 0, 3)
+    return gw
+
+
+def gradient_coverage(n: int, k: int, *, stride: int = 1, padding="valid", dilation: int = 1) -> np.ndarray:
+    """How many (output, kernel tap) pairs read each input pixel along one axis.
+
+    A pixel with count 0 receives exactly zero gradient whatever the kernel: the stride
+    skips it (``stride > d*(k-1)+1``) or it lies past the last window the floor kept. The
+    2-D coverage is the outer product of the two axes' counts. Taps on padded cells are not
+    counted: with zero padding their gradient goes nowhere.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int`` array of length ``n``.
+
+    Examples
+    --------
+    >>> gradient_coverage(8, 2, stride=3)
+    array([1, 1, 0, 1, 1, 0, 1, 1])
+    >>> gradient_coverage(5, 3, padding="same")
+    array([2, 3, 3, 3, 2])
+    """
+    n = check_positive_int(n, "input size")
+    k, stride = check_positive_int(k, "kernel size"), check_positive_int(stride, "stride")
+    dilation = check_positive_int(dilation, "dilation")
+    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
+    out = window_count(n + before + after, k, stride=stride, dilation=dilation)
+    taps = (np.arange(out)[:, None] * stride + np.arange(k)[None, :] * dilation - before).ravel()
+    return np.bincount(taps[(taps >= 0) & (taps < n)], minlength=n)

@@ -1,0 +1,256 @@
+"""Pooling: max and average over windows, global pooling and adaptive pooling.
+
+Window geometry is the convolution's (sizes from :func:`convlib.shapes.pool_output_size`).
+What differs is the edge: max pooling pads with ``-inf`` so a padded cell never wins;
+average pooling either counts padded cells as zeros (PyTorch ``count_include_pad=True``)
+or divides by the number of real cells (``False``, and always for TensorFlow's
+``"same"``). With ``ceil_mode`` the last window may hang past the padding; those cells are
+never counted, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .layout import as_float_array, check_data_format, restore_layout, to_channels_last
+from .padding import normalize_padding, normalize_pair
+from .shapes import adaptive_pool_bounds, effective_kernel_size, pool_output_size, pool_padding_1d
+
+__all__ = [
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
+    "global_max_pool2d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+]
+
+
+def _prepare(x, data_format):
+    fmt = check_data_format(data_format)
+    x = as_float_array(x, "x")
+    if x.ndim not in (3, 4):
+        want = "(N, H, W, C) or (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or (C, H, W)"
+        raise ValueError(f"input x must be 4-D {want} for data_format={fmt!r}; got shape {x.shape}")
+    x4 = to_channels_last(x, fmt)
+    if min(x4.shape[1:]) <= 0:
+        raise ValueError(f"input x must have positive height, width and channels, got shape {x.shape}")
+    return x4, fmt, x.ndim == 4
+
+
+def _geometry(hw, pool_size, strides, padding, dilation, ceil_mode):
+    """Per axis ``(k, s, d, before, after, extra, out)``; ``extra`` cells let ceil_mode's last window fit."""
+    ks = normalize_pair(pool_size, "pool_size")
+    ss = ks if strides is None else normalize_pair(strides, "strides")
+    ds = normalize_pair(dilation, "dilation")
+    pad = normalize_padding(padding)
+    axes = []
+    for i in range(2):
+        p = pad if isinstance(pad, str) else pad[i]
+        kw = dict(stride=ss[i], padding=p, dilation=ds[i])
+        out = pool_output_size(hw[i], ks[i], ceil_mode=ceil_mode, **kw)
+        before, after = pool_padding_1d(hw[i], ks[i], **kw)
+        span = (out - 1) * ss[i] + effective_kernel_size(ks[i], ds[i])
+        axes.append((ks[i], ss[i], ds[i], before, after, max(span - (hw[i] + before + after), 0), out))
+    return axes
+
+
+def _windows(xp, axes):
+    """View ``(N, H_out, W_out, C, kh, kw)`` of the pooling windows of padded ``xp``."""
+    (kh, sh, dh, *_, oh), (kw, sw, dw, *_, ow) = axes
+    v = sliding_window_view(xp, (effective_kernel_size(kh, dh), effective_kernel_size(kw, dw)), axis=(1, 2))
+    return v[:, : oh * sh : sh, : ow * sw : sw, :, ::dh, ::dw]
+
+
+def _pad(x4, axes, value):
+    widths = [(0, 0), (axes[0][3], axes[0][4] + axes[0][5]), (axes[1][3], axes[1][4] + axes[1][5]), (0, 0)]
+    return np.pad(x4, widths, constant_values=value)
+
+
+def max_pool2d(
+    x,
+    pool_size,
+    strides=None,
+    padding="valid",
+    *,
+    dilation=1,
+    ceil_mode: bool = False,
+    data_format: str = "NHWC",
+) -> np.ndarray:
+    """Maximum over each window; padded cells hold ``-inf`` and never win.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N, H, W, C)`` (NHWC) or ``(N, C, H, W)`` (NCHW); 3-D for unbatched.
+    pool_size : int or (int, int)
+    strides : int or (int, int), optional
+        Defaults to ``pool_size`` (both frameworks do the same).
+    padding : "valid", "same", int, (ph, pw) or ((top, bottom), (left, right))
+        ``"same"`` is TensorFlow's; numbers are PyTorch's, at most half the window each side.
+    dilation : int or (int, int)
+        Spacing between window taps, as PyTorch's ``dilation``.
+    ceil_mode : bool
+        PyTorch's: round the window count up, but drop a last window starting in the right padding.
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        The pooled array in the input's layout and dtype.
+
+    Raises
+    ------
+    ValueError
+        Wrong rank, bad sizes, a pad over half the window, a window larger than the padded input.
+
+    Shape
+    -----
+    ``H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1`` (``ceil`` with ``ceil_mode``,
+    minus one if the last window would start at or after ``H + p_top``).
+
+    Examples
+    --------
+    >>> max_pool2d(np.arange(16.0).reshape(1, 4, 4, 1), 2)[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    >>> max_pool2d(np.arange(25.0).reshape(1, 1, 5, 5), 2, ceil_mode=True, data_format="NCHW")[0, 0]
+    array([[ 6.,  8.,  9.],
+           [16., 18., 19.],
+           [21., 23., 24.]])
+    """
+    x4, fmt, batched = _prepare(x, data_format)
+    axes = _geometry(x4.shape[1:3], pool_size, strides, padding, dilation, ceil_mode)
+    y = _windows(_pad(x4, axes, -np.inf), axes).max(axis=(-2, -1))
+    return restore_layout(y, fmt, batched)
+
+
+def avg_pool2d(
+    x,
+    pool_size,
+    strides=None,
+    padding="valid",
+    *,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    data_format: str = "NHWC",
+) -> np.ndarray:
+    """Mean over each window.
+
+    Parameters are those of :func:`max_pool2d` (without ``dilation``), plus
+    ``count_include_pad``: with numeric padding, ``True`` divides by the window cells inside
+    the padded input (PyTorch's default), ``False`` by the real cells only. TensorFlow's
+    ``"same"`` always divides by the real cells. Cells added by ``ceil_mode`` are never counted.
+
+    Returns
+    -------
+    numpy.ndarray
+        The pooled array in the input's layout and dtype.
+
+    Raises
+    ------
+    ValueError
+        As :func:`max_pool2d`.
+
+    Shape
+    -----
+    As :func:`max_pool2d` with ``d = 1``.
+
+    Examples
+    --------
+    >>> x = np.ones((1, 3, 3, 1))
+    >>> avg_pool2d(x, 2, 1, padding=1)[0, :, :, 0]
+    array([[0.25, 0.5 , 0.5 , 0.25],
+           [0.5 , 1.  , 1.  , 0.5 ],
+           [0.5 , 1.  , 1.  , 0.5 ],
+           [0.25, 0.5 , 0.5 , 0.25]])
+    >>> avg_pool2d(x, 2, 2, padding="same")[0, :, :, 0]
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    x4, fmt, batched = _prepare(x, data_format)
+    axes = _geometry(x4.shape[1:3], pool_size, strides, padding, 1, ceil_mode)
+    compute = np.float32 if x4.dtype == np.float16 else x4.dtype
+    sums = _windows(_pad(x4.astype(compute), axes, 0.0), axes).sum(axis=(-2, -1))
+    include = count_include_pad and not (isinstance(padding, str) and padding.lower() == "same")
+    counts = [_counts(hw, ax, include) for hw, ax in zip(x4.shape[1:3], axes)]
+    y = sums / (counts[0][:, None] * counts[1][None, :])[None, :, :, None]
+    return restore_layout(y.astype(x4.dtype), fmt, batched)
+
+
+def _counts(n, axis, include_pad):
+    """Number of counted cells in each window along one axis (separable in 2-D)."""
+    k, s, _, before, after, extra, out = axis
+    inside = np.r_[
+        np.full(before, include_pad), np.ones(n, bool), np.full(after, include_pad), np.zeros(extra, bool)
+    ]
+    return sliding_window_view(inside.astype(np.int64), k)[: out * s : s].sum(axis=1)
+
+
+def global_avg_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
+    """Mean over all of ``H`` and ``W``: ``(N, C)`` (or ``(N, 1, 1, C)`` with ``keepdims``), any input size.
+
+    Examples
+    --------
+    >>> global_avg_pool2d(np.arange(8.0).reshape(1, 2, 2, 2))
+    array([[3., 4.]])
+    """
+    return _global(x, np.mean, keepdims, data_format)
+
+
+def global_max_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
+    """Maximum over all of ``H`` and ``W``: ``(N, C)`` (or ``(N, 1, 1, C)`` with ``keepdims``).
+
+    Examples
+    --------
+    >>> global_max_pool2d(np.arange(8.0).reshape(1, 2, 1, 4), data_format="NCHW")
+    array([[3., 7.]])
+    """
+    return _global(x, np.max, keepdims, data_format)
+
+
+def _global(x, reduce, keepdims, data_format):
+    x4, fmt, batched = _prepare(x, data_format)
+    y = reduce(x4, axis=(1, 2), keepdims=True).astype(x4.dtype)
+    if keepdims:
+        return restore_layout(y, fmt, batched)
+    return y[:, 0, 0, :] if batched else y[0, 0, 0, :]
+
+
+def adaptive_avg_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndarray:
+    """Average over PyTorch's adaptive windows ``[floor(i*H/out), ceil((i+1)*H/out))``.
+
+    ``output_size`` is an int, or a pair whose ``None`` entries keep that input size.
+
+    Examples
+    --------
+    >>> adaptive_avg_pool2d(np.arange(5.0).reshape(1, 1, 5, 1), (1, 3))[0, 0, :, 0]
+    array([0.5, 2. , 3.5])
+    """
+    return _adaptive(x, output_size, np.mean, data_format)
+
+
+def adaptive_max_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndarray:
+    """Maximum over PyTorch's adaptive windows (see :func:`adaptive_avg_pool2d`).
+
+    Examples
+    --------
+    >>> adaptive_max_pool2d(np.arange(5.0).reshape(1, 1, 5, 1), (1, 3))[0, 0, :, 0]
+    array([1., 3., 4.])
+    """
+    return _adaptive(x, output_size, np.max, data_format)
+
+
+def _adaptive(x, output_size, reduce, data_format):
+    x4, fmt, batched = _prepare(x, data_format)
+    sizes = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size, output_size]
+    if len(sizes) != 2:
+        raise ValueError(f"output_size must be an int or a pair (h, w), got {output_size!r}")
+    sizes = [x4.shape[1 + i] if s is None else s for i, s in enumerate(sizes)]
+    rows, cols = (adaptive_pool_bounds(x4.shape[1 + i], sizes[i]) for i in range(2))
+    y = np.empty((x4.shape[0], len(rows), len(cols), x4.shape[3]), dtype=x4.dtype)
+    for i, (r0, r1) in enumerate(rows):
+        for j, (c0, c1) in enumerate(cols):
+            y[:, i, j] = reduce(x4[:, r0:r1, c0:c1], axis=(1, 2))
+    return restore_layout(y, fmt, batched)

@@ -1,0 +1,244 @@
+"""Transposed convolution ("deconvolution"): the adjoint of :func:`convlib.conv2d`.
+
+A stride-``s`` convolution maps ``s`` neighbouring input sizes to one output size (the
+division floors), so going back is ambiguous: ``output_padding`` picks the size.
+
+How it is computed: through the forward machinery. The input is *dilated* by the stride
+(``s - 1`` zeros between neighbours), padded by ``d*(k-1) - p`` on each side (a negative
+amount crops), and convolved at stride 1 with the kernel flipped in space and with input
+and output channels swapped per group. This is exactly the adjoint (transpose) of the
+forward convolution with the same weight, which :mod:`convlib.grad` uses for ``grad_x``.
+It spends ``s*s`` times the necessary multiplications on the inserted zeros; a scatter
+(col2im) would avoid that, but the version here reuses the tested engines unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engines import select_engine
+from .layout import as_float_array, check_data_format, check_same_dtype, restore_layout, to_channels_last
+from .padding import check_positive_int, normalize_padding, normalize_pair
+from .shapes import conv_output_size, conv_transpose_output_size, effective_kernel_size, transpose_padding_1d
+
+__all__ = ["conv_transpose2d", "output_padding_for", "transpose_input_sizes"]
+
+
+def conv_transpose2d(
+    x,
+    w,
+    b=None,
+    *,
+    stride=1,
+    padding=0,
+    output_padding=None,
+    dilation=1,
+    groups: int = 1,
+    data_format: str = "NHWC",
+) -> np.ndarray:
+    """2-D transposed convolution: scatter each input pixel through the kernel.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(N, H, W, C_in)`` for NHWC or ``(N, C_in, H, W)`` for NCHW (3-D: unbatched).
+    w : array_like
+        The weight of the *forward* convolution this one transposes. NCHW: PyTorch
+        ``ConvTranspose2d`` weight ``(C_in, C_out/groups, kh, kw)``. NHWC: TensorFlow
+        ``conv2d_transpose`` filter ``(kh, kw, C_out/groups, C_in)`` (with groups, input
+        channels ``g*C_in/groups ...`` of group ``g`` scatter into output channels
+        ``g*C_out/groups ...``; this is the HWIO kernel of the grouped forward conv).
+    b : array_like, optional
+        Bias ``(C_out,)``, added to every output cell (also to ``output_padding`` cells).
+    stride, dilation : int or (int, int)
+    padding : int, (ph, pw), ((top, bottom), (left, right)), "valid" or "same"
+        Numbers crop the full result as in PyTorch. Words have Keras ``Conv2DTranspose``
+        meaning: ``"same"`` gives ``H*s``; ``"valid"`` gives ``H*s + max(d*(k-1)+1 - s, 0)``.
+    output_padding : int or (int, int), optional
+        Extra cells at the bottom/right, ``0 <= op < max(stride, dilation)`` (PyTorch's
+        rule; ``< stride`` with words, as Keras). ``None``: 0 for numbers, Keras's
+        default for words.
+    groups : int
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, H_out, W_out, C_out)`` or ``(N, C_out, H_out, W_out)``, in the input's dtype.
+
+    Raises
+    ------
+    ValueError
+        Wrong rank, channel mismatch, groups not dividing the channels, bad
+        stride/dilation/padding, ``output_padding >= max(stride, dilation)``, or a
+        non-positive output size.
+
+    Shape
+    -----
+    Per axis (see :func:`convlib.shapes.conv_transpose_output_size`)::
+
+        H_out = (H - 1)*s - p_top - p_bottom + d*(k-1) + output_padding + 1
+
+    Examples
+    --------
+    >>> x = np.arange(1.0, 5.0).reshape(1, 2, 2, 1)
+    >>> conv_transpose2d(x, np.ones((2, 2, 1, 1)), stride=2)[0, :, :, 0]
+    array([[1., 1., 2., 2.],
+           [1., 1., 2., 2.],
+           [3., 3., 4., 4.],
+           [3., 3., 4., 4.]])
+    >>> conv_transpose2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), stride=2, padding=1,
+    ...                  output_padding=1, data_format="NCHW").shape
+    (1, 1, 8, 8)
+    """
+    fmt = check_data_format(data_format)
+    x, w = as_float_array(x, "x"), as_float_array(w, "w")
+    b = None if b is None else as_float_array(b, "b")
+    dtype = check_same_dtype(x=x, w=w, b=b)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"input x must be 4-D (or 3-D unbatched) in data_format={fmt!r}, got shape {x.shape}"
+        )
+    if w.ndim != 4:
+        want = "(C_in, C_out/groups, kh, kw)" if fmt == "NCHW" else "(kh, kw, C_out/groups, C_in)"
+        raise ValueError(f"kernel w must be 4-D {want}, got shape {w.shape}")
+    # Both layouts name the forward conv's kernel; HWIO of that conv is (kh, kw, C_out/g, C_in).
+    w_fwd = w.transpose(2, 3, 1, 0) if fmt == "NCHW" else w
+    x4 = to_channels_last(x, fmt)
+    kh, kw, cout_g, cin = w_fwd.shape
+    groups = check_positive_int(groups, "groups")
+    if x4.shape[3] != cin:
+        raise ValueError(
+            f"kernel w expects {cin} input channels, but x has {x4.shape[3]} (x shape {x.shape}, "
+            f"w shape {w.shape}, data_format={fmt!r})"
+        )
+    if cin % groups:
+        raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
+    if min(x4.shape[1:3]) <= 0 or min(kh, kw, cout_g) <= 0:
+        raise ValueError(f"input and kernel sizes must be positive, got x {x.shape}, w {w.shape}")
+    if b is not None and b.shape != (cout_g * groups,):
+        raise ValueError(f"bias b must have shape ({cout_g * groups},), got {b.shape}")
+    crops = resolve_transpose(
+        x4.shape[1:3],
+        (kh, kw),
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+    )
+    compute = np.float32 if dtype == np.float16 else dtype
+    y = transpose_nhwc(
+        x4.astype(compute, copy=False),
+        w_fwd.astype(compute, copy=False),
+        crops,
+        stride=normalize_pair(stride, "stride"),
+        dilation=normalize_pair(dilation, "dilation"),
+        groups=groups,
+    )
+    if b is not None:
+        y += b.astype(compute)
+    return restore_layout(y.astype(dtype, copy=False), fmt, x.ndim == 4)
+
+
+def resolve_transpose(in_hw, k_hw, *, stride, padding, output_padding, dilation):
+    """Per axis ``(crop_before, crop_after, output_padding)``, validated (also the output size)."""
+    stride, dilation = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
+    padding = normalize_padding(padding)
+    ops = (
+        (None, None)
+        if output_padding is None
+        else normalize_pair(output_padding, "output_padding", allow_zero=True)
+    )
+    crops = []
+    for axis in range(2):
+        p = padding if isinstance(padding, str) else padding[axis]
+        kw = dict(stride=stride[axis], padding=p, output_padding=ops[axis], dilation=dilation[axis])
+        conv_transpose_output_size(in_hw[axis], k_hw[axis], **kw)  # raises if not positive
+        crops.append(transpose_padding_1d(in_hw[axis], k_hw[axis], **kw))
+    return tuple(crops)
+
+
+def transpose_nhwc(x, w_fwd, crops, *, stride, dilation, groups) -> np.ndarray:
+    """Core on NHWC ``x`` and the forward HWIO kernel ``(kh, kw, C_out/g, C_in)``; no checks.
+
+    ``crops`` is ``((before, after, extra), (before, after, extra))`` per axis.
+    """
+    n, h, wd, cin = x.shape
+    kh, kw, cout_g, _ = w_fwd.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    z = np.zeros((n, (h - 1) * sh + 1, (wd - 1) * sw + 1, cin), dtype=x.dtype)
+    z[:, ::sh, ::sw] = x
+    # Flip in space; per group swap (C_out/g, C_in/g) -> (C_in/g, C_out/g), keeping groups in order.
+    cin_g = cin // groups
+    k = w_fwd[::-1, ::-1].reshape(kh, kw, cout_g, groups, cin_g).transpose(0, 1, 4, 3, 2)
+    k = np.ascontiguousarray(k.reshape(kh, kw, cin_g, groups * cout_g))
+    widths = []
+    for (before, after, extra), ks, d in zip(crops, (kh, kw), (dh, dw)):
+        reach = effective_kernel_size(ks, d) - 1
+        widths.append((reach - before, reach - after + extra))
+    zp = _pad_or_crop(z, widths)
+    engine = select_engine("auto", zp.shape, k.shape, stride=(1, 1), dilation=(dh, dw), groups=groups)
+    return engine(zp, k, stride=(1, 1), dilation=(dh, dw), groups=groups)
+
+
+def _pad_or_crop(z, widths):
+    """Zero-pad axes 1 and 2 by ``(before, after)``; a negative amount crops instead."""
+    crop = tuple(slice(max(-a, 0), z.shape[i + 1] - max(-b, 0)) for i, (a, b) in enumerate(widths))
+    z = z[:, crop[0], crop[1]]
+    pads = [(0, 0)] + [(max(a, 0), max(b, 0)) for a, b in widths] + [(0, 0)]
+    return np.pad(z, pads)
+
+
+def output_padding_for(
+    n_in: int, n_target: int, k: int, *, stride: int = 1, padding=0, dilation: int = 1
+) -> int:
+    """The ``output_padding`` that makes a transposed conv of ``n_in`` cells give ``n_target``.
+
+    Raises
+    ------
+    ValueError
+        If no ``0 <= op < max(stride, dilation)`` gives ``n_target`` (the message lists
+        the sizes that are reachable).
+
+    Examples
+    --------
+    >>> [output_padding_for(4, n, 3, stride=2, padding=1) for n in (7, 8)]
+    [0, 1]
+    """
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    reachable = {}
+    for op in range(max(check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation"))):
+        try:
+            reachable.setdefault(conv_transpose_output_size(n_in, k, output_padding=op, **kw), op)
+        except ValueError:
+            continue
+    if n_target not in reachable:
+        raise ValueError(
+            f"no output_padding gives size {n_target} from input {n_in} (kernel {k}, stride {stride}, "
+            f"padding {padding!r}, dilation {dilation}); reachable sizes: {sorted(reachable)}"
+        )
+    return reachable[n_target]
+
+
+def transpose_input_sizes(n_out: int, k: int, *, stride: int = 1, padding=0, dilation: int = 1) -> list[int]:
+    """Every forward input size that a convolution maps to ``n_out``: the ambiguity to undo.
+
+    Examples
+    --------
+    >>> transpose_input_sizes(4, 3, stride=2, padding=1)
+    [7, 8]
+    >>> transpose_input_sizes(4, 3, stride=2, padding="same")
+    [7, 8]
+    """
+    n_out = check_positive_int(n_out, "output size")
+    stride = check_positive_int(stride, "stride")
+    # The forward size grows by one every `stride` cells, so candidates end by this bound.
+    bound = (n_out + 1) * stride + effective_kernel_size(k, dilation)
+    sizes = []
+    for n in range(1, bound + 1):
+        try:
+            if conv_output_size(n, k, stride=stride, padding=padding, dilation=dilation) == n_out:
+                sizes.append(n)
+        except ValueError:
+            continue
+    return sizes
