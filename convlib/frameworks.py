@@ -53,3 +53,18 @@ def load_torch():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     return torch
+
+
+def import_stderr(quiet: bool) -> list[str]:
+    """What a fresh interpreter writes to stderr while importing TensorFlow.
+
+    ``quiet=False`` is a plain ``import tensorflow`` (with ``TF_CPP_MIN_LOG_LEVEL=3``);
+    ``quiet=True`` goes through :func:`load_tf`. The book's testing chapter and
+    ``tests/test_frameworks.py`` use it to show why :func:`load_tf` exists.
+    """
+    import subprocess
+
+    code = "from convlib.frameworks import load_tf; load_tf()" if quiet else "import tensorflow"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return [line for line in done.stderr.splitlines() if line.strip()]

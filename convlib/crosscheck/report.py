@@ -41,7 +41,7 @@ def run(framework: str, fn, how: str = "") -> Outcome:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith("Exception encountered")] or [""]
         first = lines[0]
-        return Outcome(framework, error=f"{type(exc).__name__}: {first[:160]}", how=how)
+        return Outcome(framework, error=f"{type(exc).__name__}: {first[:300]}", how=how)
     return Outcome(framework, shape=tuple(out.shape), how=how, output=out)
 
 
@@ -78,18 +78,19 @@ class Report:
         return not self.reference.refused and bool(ran) and all(self.verdict(o) == "agree" for o in ran)
 
     def table(self) -> str:
-        """A fixed-width table: framework, shape, pads, max|diff| verdict, how it was called."""
+        """A fixed-width table (framework, shape, max|diff| verdict, how it was called); the
+        pads and each refusal's message follow on their own lines."""
         bound = f"< {self.tol:.0e}" + ("" if self.scale == 1.0 else " x scale")
         rows = [("framework", "output shape", "max|diff| vs convlib", "how")]
-        rows.append(("convlib", str(self.reference.shape or self.reference.error), "-", self.reference.how))
-        for o in self.others:
-            v = self.verdict(o)
+        for o in (self.reference, *self.others):
+            v = "-" if o is self.reference else self.verdict(o)
             cell = f"{bound}: {v}" if v in ("agree", "DIFFER") else v
-            rows.append((o.framework, str(o.shape) if o.shape else o.error, cell, o.how))
+            rows.append((o.framework, "refused" if o.refused else str(o.shape), cell, o.how))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = ["  ".join(c.ljust(wd) for c, wd in zip(r[:3], widths)) + "  " + r[3] for r in rows]
         if self.pads is not None:
             lines.append(f"pads (top, bottom), (left, right): {self.pads}")
+        lines += [f"{o.framework} raised {o.error}" for o in (self.reference, *self.others) if o.refused]
         return "\n".join(line.rstrip() for line in lines)
 
     def __str__(self) -> str:
