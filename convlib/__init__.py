@@ -30,6 +30,7 @@ from .shapes import (
     pool_padding_1d,
     same_padding,
     transpose_padding_1d,
+    unread_cells,
     window_count,
 )
 from .transpose import conv_transpose2d, output_padding_for, transpose_input_sizes
@@ -48,6 +49,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool2d",
     "transpose_padding_1d",
+    "unread_cells",
     "pool_padding_1d",
     "adaptive_pool_bounds",
     "network",

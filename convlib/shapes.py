@@ -24,6 +24,7 @@ __all__ = [
     "full_padding",
     "resolve_padding_1d",
     "conv_output_size",
+    "unread_cells",
     "conv_output_shape",
     "conv_transpose_output_size",
     "transpose_padding_1d",
@@ -190,6 +191,32 @@ def conv_output_size(
     dilation = check_positive_int(dilation, "dilation")
     before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
     return window_count(n + before + after, k, stride=stride, dilation=dilation)
+
+
+def unread_cells(
+    n: int, k: int, *, stride: int = 1, padding: Padding1D = "valid", dilation: int = 1
+) -> tuple[int, int]:
+    """Cells beyond the last window's last tap: ``(padding cells unused, input cells never read)``.
+
+    The floor in the output-size formula drops ``(n + p_before + p_after - d*(k-1) - 1) % s``
+    cells at the end. They are taken from the after-padding first; any left over are real input
+    rows (or columns) that no window reads, so they cannot influence the output at all.
+
+    Examples
+    --------
+    >>> unread_cells(12, 3, stride=2)   # the seed's 12x12 input: its last row is never read
+    (0, 1)
+    >>> unread_cells(10, 3, stride=2, padding="same")
+    (0, 0)
+    >>> unread_cells(224, 1, stride=2)  # a 1x1 stride-2 shortcut skips the last row of an even input
+    (0, 1)
+    """
+    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
+    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
+    padded = n + before + after
+    out = window_count(padded, k, stride=stride, dilation=dilation)
+    left = padded - ((out - 1) * stride + effective_kernel_size(k, dilation))
+    return min(left, after), max(left - after, 0)
 
 
 def conv_output_shape(

@@ -111,3 +111,22 @@ def test_effective_kernel_and_full_padding():
     assert convlib.effective_kernel_size(3, 2) == 5
     assert convlib.full_padding(3, dilation=2) == (4, 4)
     assert np.array_equal(convlib.same_padding(7, 5, dilation=2), (4, 4))
+
+
+def test_unread_cells_are_really_unread(torch):
+    """Perturbing the cells unread_cells reports leaves the PyTorch output unchanged; perturbing
+    the last cell before them changes it."""
+    for n, k, s, p in [(12, 3, 2, 0), (224, 1, 2, 0), (11, 2, 3, 1), (9, 4, 3, 2), (7, 3, 1, 1)]:
+        unused_pad, unread = convlib.unread_cells(n, k, stride=s, padding=p)
+        assert unused_pad <= p
+        x = torch.zeros(1, 1, n, 1, dtype=torch.float64)
+        w = torch.ones(1, 1, k, 1, dtype=torch.float64)
+        base = torch.nn.functional.conv2d(x, w, stride=(s, 1), padding=(p, 0))
+
+        def changes(row):
+            bumped = x.clone()
+            bumped[0, 0, row, 0] = 1.0
+            return not torch.equal(torch.nn.functional.conv2d(bumped, w, stride=(s, 1), padding=(p, 0)), base)
+
+        assert not any(changes(row) for row in range(n - unread, n)), (n, k, s, p)
+        assert changes(n - unread - 1), (n, k, s, p)
