@@ -124,15 +124,14 @@ def _grad_kernel(xp: np.ndarray, g4: np.ndarray, w_shape, geo) -> np.ndarray:
     """``grad_w[a, b, c, o] = sum_{n,i,j} xp[n, i*s + a*d, j*s + b*d, c] * g[n, i, j, o]`` per group."""
     kh, kw, cg, o = w_shape
     og = o // geo.groups
-    v = windows(xp, kh, kw, stride=geo.stride, dilation=geo.dilation)  # (N, Ho, Wo, C, kh, kw) view
+    v = windows(xp, kh, kw, stride=geo.stride, dilation=geo.dilation)  # (N, Ho, Wo, kh, kw, C) view
     gw = np.empty(w_shape, dtype=xp.dtype)
     for grp in range(geo.groups):
-        part = np.tensordot(
-            v[..., grp * cg : (grp + 1) * cg, :, :],
+        gw[..., grp * og : (grp + 1) * og] = np.tensordot(
+            v[..., grp * cg : (grp + 1) * cg],
             g4[..., grp * og : (grp + 1) * og],
             axes=([0, 1, 2], [0, 1, 2]),
-        )  # (cg, kh, kw, og)
-        gw[..., grp * og : (grp + 1) * og] = part.transpose(1, 2, 0, 3)
+        )  # (kh, kw, cg, og): already HWIO
     return gw
 
 

@@ -82,7 +82,8 @@ def test_unbatched_input(rng):
     x, w = inputs(rng)
     y = convlib.conv2d(x[0], w, padding="same")
     assert y.shape == (9, 10, 6)
-    np.testing.assert_array_equal(y, convlib.conv2d(x, w, padding="same")[0])
+    # im2col may batch images into one product, so the rounding order can differ by one step.
+    np.testing.assert_allclose(y, convlib.conv2d(x, w, padding="same")[0], rtol=1e-6, atol=1e-6)
     xn, wn = inputs(rng, fmt="NCHW")
     assert crosscheck_conv2d(xn[0], wn, data_format="NCHW").agree
 

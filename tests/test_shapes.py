@@ -123,7 +123,7 @@ def test_unread_cells_are_really_unread(torch):
         w = torch.ones(1, 1, k, 1, dtype=torch.float64)
         base = torch.nn.functional.conv2d(x, w, stride=(s, 1), padding=(p, 0))
 
-        def changes(row):
+        def changes(row, x=x, w=w, s=s, p=p, base=base):
             bumped = x.clone()
             bumped[0, 0, row, 0] = 1.0
             return not torch.equal(torch.nn.functional.conv2d(bumped, w, stride=(s, 1), padding=(p, 0)), base)

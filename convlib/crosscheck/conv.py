@@ -13,6 +13,12 @@ from ..shapes import resolve_padding_1d
 from .report import Report, run, tolerance
 
 
+def _canonical(a: np.ndarray) -> np.ndarray:
+    """A C-ordered copy with canonical strides. ``np.ascontiguousarray`` keeps odd strides on
+    size-1 axes, and PyTorch 2.13's CPU conv2d returns zeros for some such tensors."""
+    return np.array(a, order="C", copy=True)
+
+
 def _to_nhwc(x, w, fmt):
     """Input and kernel in TensorFlow's NHWC / HWIO layout."""
     if fmt == "NHWC":
@@ -73,7 +79,7 @@ def torch_conv2d(
     """
     torch = load_torch()
     F = torch.nn.functional
-    xt = torch.from_numpy(np.ascontiguousarray(x))
+    xt = torch.from_numpy(_canonical(x))
     (t, bt), (lf, r) = pads
     strides = stride if isinstance(stride, int) else tuple(stride)
     if (
@@ -97,7 +103,7 @@ def torch_conv2d(
         warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
         y = F.conv2d(
             xt,
-            torch.from_numpy(np.ascontiguousarray(w)),
+            torch.from_numpy(_canonical(w)),
             bias,
             stride=stride,
             padding=pt,

@@ -7,16 +7,16 @@ import numpy as np
 from ..frameworks import load_tf, load_torch
 from ..layout import as_float_array, check_data_format, check_shapes
 from ..padding import normalize_padding_mode
-from .conv import _tf_pad_mode
+from .conv import _canonical, _tf_pad_mode
 from .report import Outcome, Report, run, tolerance
 
 
 def _nchw(a):
-    return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+    return _canonical(a.transpose(0, 3, 1, 2))
 
 
 def _nhwc(a):
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+    return _canonical(a.transpose(0, 2, 3, 1))
 
 
 def crosscheck_conv_transpose2d(
@@ -45,7 +45,7 @@ def crosscheck_conv_transpose2d(
     ref = run("convlib", lambda: conv_transpose2d(x, w, b, groups=groups, data_format=fmt, **kw))
     xa, wa = as_float_array(x, "x"), as_float_array(w, "w")
     x_tf = xa if fmt == "NHWC" else _nhwc(xa)
-    w_tf = wa if fmt == "NHWC" else np.ascontiguousarray(wa.transpose(2, 3, 1, 0))  # (kh, kw, O/g, I)
+    w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))  # (kh, kw, O/g, I)
     back = (lambda y: y) if fmt == "NHWC" else _nchw
     crops = None if ref.refused else resolve_transpose(x_tf.shape[1:3], w_tf.shape[:2], **kw)
     word = padding.upper() if isinstance(padding, str) else None
@@ -87,7 +87,7 @@ def crosscheck_conv_transpose2d(
         (t, bt, eh), (lf, r, ew) = crops
         xt, wt = (
             torch.from_numpy(_nchw(x_tf)),
-            torch.from_numpy(np.ascontiguousarray(w_tf.transpose(3, 2, 0, 1))),
+            torch.from_numpy(_canonical(w_tf.transpose(3, 2, 0, 1))),
         )
         bias = None if b is None else torch.from_numpy(np.asarray(b))
         lim = [max(_pair(stride, i), _pair(dilation, i)) for i in (0, 1)]
@@ -267,7 +267,7 @@ def crosscheck_backward(
     )
     xa, wa, ga = as_float_array(x, "x"), as_float_array(w, "w"), as_float_array(grad_out, "grad_out")
     x_tf, g_tf = (xa, ga) if fmt == "NHWC" else (_nhwc(xa), _nhwc(ga))
-    w_tf = wa if fmt == "NHWC" else np.ascontiguousarray(wa.transpose(2, 3, 1, 0))
+    w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))
     pads = None if ours.refused else check_shapes(x_tf.shape, w_tf.shape, **kw).pads
     bias = np.zeros(w_tf.shape[3], dtype=xa.dtype)
 

@@ -1,0 +1,260 @@
+"""convlib's algorithms written in torch operations, for a CPU or a CUDA device.
+
+Not a call to ``torch.nn.functional.conv2d``: the engines here are the NumPy engines of
+:mod:`convlib.engines` re-written with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``,
+so the same algorithm can be timed on a GPU. Validation and sizes come from
+:func:`convlib.layout.check_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..engines import ENGINES, choose_algorithm, winograd
+from ..engines._blocks import blocks
+from ..frameworks import load_torch
+from ..layout import check_shapes
+from ..padding import apply_padding, normalize_padding_mode
+from ..shapes import effective_kernel_size
+
+__all__ = ["conv2d", "TORCH_ENGINES"]
+
+_TORCH_MODES = {"reflect": "reflect", "replicate": "replicate", "circular": "circular"}
+
+
+def _tensor(torch, a, name, device):
+    """``a`` as a floating torch tensor on ``device`` (NumPy arrays are shared, not copied, on CPU)."""
+    if a is None:
+        return None
+    if not isinstance(a, torch.Tensor):
+        if isinstance(a, (str, bytes)):
+            raise ValueError(f"{name} must be a numeric array, got {type(a).__name__}")
+        arr = np.asarray(a)
+        if arr.dtype.type not in (np.float16, np.float32, np.float64):
+            raise ValueError(f"{name} must be float16, float32 or float64, got dtype {arr.dtype}")
+        a = torch.from_numpy(np.ascontiguousarray(arr))
+    if a.dtype not in (torch.float16, torch.float32, torch.float64):
+        raise ValueError(f"{name} must be float16, float32 or float64, got dtype {a.dtype}")
+    return a.to(device)
+
+
+def _pad(torch, x, pads, mode):
+    """Pad NHWC ``x`` by ``((top, bottom), (left, right))`` with PyTorch's ``padding_mode`` meaning."""
+    (t, b), (left, r) = pads
+    if t == b == left == r == 0:
+        return x
+    f = torch.nn.functional
+    if mode == "zeros":
+        return f.pad(x, (0, 0, left, r, t, b))
+    # The size limits of reflect/circular are convlib's: check them on a one-channel stand-in.
+    apply_padding(np.zeros((1, x.shape[1], x.shape[2], 1), np.float32), pads, mode)
+    y = f.pad(x.permute(0, 3, 1, 2), (left, r, t, b), mode=_TORCH_MODES[mode])
+    return y.permute(0, 2, 3, 1)
+
+
+def _out_hw(xp, w, stride, dilation):
+    (sh, sw), (dh, dw) = stride, dilation
+    eh, ew = effective_kernel_size(w.shape[0], dh), effective_kernel_size(w.shape[1], dw)
+    return (xp.shape[1] - eh) // sh + 1, (xp.shape[2] - ew) // sw + 1, eh, ew
+
+
+def _naive(torch, xp, w, stride, dilation, groups):
+    """One window at a time, as :func:`convlib.engines.naive.conv` (small inputs only)."""
+    ho, wo, eh, ew = _out_hw(xp, w, stride, dilation)
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw, cg, o = w.shape
+    og = o // groups
+    y = xp.new_zeros((xp.shape[0], ho, wo, o))
+    for i in range(ho):
+        for j in range(wo):
+            win = xp[:, i * sh : i * sh + eh : dh, j * sw : j * sw + ew : dw]
+            for g in range(groups):
+                part = win[..., g * cg : (g + 1) * cg]
+                y[:, i, j, g * og : (g + 1) * og] = torch.tensordot(
+                    part, w[..., g * og : (g + 1) * og], dims=3
+                )
+    return y
+
+
+def _im2col(torch, xp, w, stride, dilation, groups):
+    """``unfold`` one block of rows at a time, then one ``matmul`` per group."""
+    ho, wo, eh, ew = _out_hw(xp, w, stride, dilation)
+    (sh, sw) = stride
+    kh, kw, cg, o = w.shape
+    og, k = o // groups, kh * kw * cg
+    # unfold orders a patch (C, kh, kw): reorder each group's kernel to match.
+    wm = [w[..., g * og : (g + 1) * og].permute(2, 0, 1, 3).reshape(k, og) for g in range(groups)]
+    y = xp.new_empty((xp.shape[0], ho, wo, o))
+    x_nchw = xp.permute(0, 3, 1, 2)
+    for b0, b1, r0, r1 in blocks(xp.shape[0], ho, wo * k * xp.element_size()):
+        part = x_nchw[b0:b1, :, r0 * sh : (r1 - 1) * sh + eh]
+        cols = torch.nn.functional.unfold(part, (kh, kw), dilation=dilation, stride=stride)  # (B, C*k, L)
+        for g in range(groups):
+            cg_cols = cols[:, g * k : (g + 1) * k].transpose(1, 2)  # (B, L, k)
+            y[b0:b1, r0:r1, :, g * og : (g + 1) * og] = (cg_cols @ wm[g]).reshape(b1 - b0, r1 - r0, wo, og)
+    return y
+
+
+def _shifted(torch, xp, w, stride, dilation, groups):
+    """One GEMM per tap over a strided view of the input, accumulated."""
+    ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw, cg, o = w.shape
+    og = o // groups
+    y = xp.new_zeros((xp.shape[0], ho, wo, o))
+    for a in range(kh):
+        for b in range(kw):
+            view = xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
+            for g in range(groups):
+                y[..., g * og : (g + 1) * og] += (
+                    view[..., g * cg : (g + 1) * cg] @ w[a, b, :, g * og : (g + 1) * og]
+                )
+    return y
+
+
+def _winograd(torch, xp, w, stride, dilation, groups, m):
+    """F(m x m, 3 x 3) with the transforms of :mod:`convlib.engines.winograd`."""
+    winograd.check_supported(w.shape, stride, dilation)
+    n, hp, wp, c = xp.shape
+    _, _, cg, o = w.shape
+    og, a = o // groups, m + 2
+    ho, wo = hp - 2, wp - 2
+    th, tw = -(-ho // m), -(-wo // m)
+    bt, gm, at = (torch.as_tensor(t, device=xp.device) for t in winograd.transforms(m, np.float64))
+    bt, gm, at = (t.to(xp.dtype) for t in (bt, gm, at))
+    in_t, out_t = torch.kron(bt, bt), torch.kron(at, at)
+    u = torch.einsum("ai,ijco,bj->abco", gm, w, gm).reshape(a * a, cg, o)
+    # Zero rows/columns at the bottom/right so the last tile is whole (H_p = H_out + 2 <= th*m + 2).
+    xs = torch.nn.functional.pad(xp, (0, 0, 0, tw * m + 2 - wp, 0, th * m + 2 - hp))
+    tiles = xs.unfold(1, a, m).unfold(2, a, m)  # (N, th, tw, C, a, a)
+    t = n * th * tw
+    y = xp.new_empty((n, th * m, tw * m, o))
+    for g in range(groups):
+        d = tiles[:, :, :, g * cg : (g + 1) * cg].permute(4, 5, 0, 1, 2, 3).reshape(a * a, -1)
+        v = (in_t @ d).reshape(a * a, t, cg)
+        prod = torch.bmm(v, u[:, :, g * og : (g + 1) * og])
+        yt = (out_t @ prod.reshape(a * a, -1)).reshape(m, m, n, th, tw, og)
+        y[..., g * og : (g + 1) * og] = yt.permute(2, 3, 0, 4, 1, 5).reshape(n, th * m, tw * m, og)
+    return y[:, :ho, :wo]
+
+
+def _fft(torch, xp, w, stride, dilation, groups):
+    """Whole-image FFT (``rfft2`` of size ``H_p x W_p``), stride by subsampling."""
+    ho, wo, eh, ew = _out_hw(xp, w, stride, dilation)
+    (sh, sw), (dh, dw) = stride, dilation
+    n, hp, wp, c = xp.shape
+    kh, kw, cg, o = w.shape
+    og = o // groups
+    kd = xp.new_zeros((eh, ew, cg, o))
+    kd[::dh, ::dw] = w
+    kf = torch.fft.rfft2(torch.flip(kd, (0, 1)), s=(hp, wp), dim=(0, 1))  # (Hp, Wp/2+1, Cg, O)
+    y = xp.new_empty((n, ho, wo, o))
+    for g in range(groups):
+        xf = torch.fft.rfft2(xp[..., g * cg : (g + 1) * cg], dim=(1, 2))  # (N, Hp, Wp/2+1, Cg)
+        yf = torch.einsum("nhwc,hwco->nhwo", xf, kf[..., g * og : (g + 1) * og])
+        full = torch.fft.irfft2(yf, s=(hp, wp), dim=(1, 2))[:, eh - 1 :, ew - 1 :]
+        y[..., g * og : (g + 1) * og] = full[:, ::sh, ::sw][:, :ho, :wo]
+    return y
+
+
+TORCH_ENGINES = {
+    "naive": _naive,
+    "im2col": _im2col,
+    "shifted": _shifted,
+    "winograd_f2": lambda torch, *a: _winograd(torch, *a, m=2),
+    "winograd_f4": lambda torch, *a: _winograd(torch, *a, m=4),
+    "fft": _fft,
+}
+
+
+def conv2d(
+    x,
+    w,
+    b=None,
+    *,
+    stride=1,
+    padding="valid",
+    dilation=1,
+    groups: int = 1,
+    data_format: str = "NHWC",
+    padding_mode: str = "zeros",
+    algorithm: str = "auto",
+    device=None,
+):
+    """:func:`convlib.conv2d` computed with torch operations (cross-correlation, as in both frameworks).
+
+    Parameters
+    ----------
+    x, w, b : numpy.ndarray or torch.Tensor
+        Input, kernel (HWIO for NHWC, OIHW for NCHW) and optional bias ``(C_out,)``.
+    stride, padding, dilation, groups, data_format, padding_mode
+        As in :func:`convlib.conv2d`.
+    algorithm : str
+        ``"auto"`` or a name from :data:`TORCH_ENGINES` (the same names as the NumPy engines).
+    device : str or torch.device, optional
+        Where to compute; default: ``x``'s device for a tensor, else ``"cpu"``.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        The same kind as ``x`` (a tensor stays on ``device``), in ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        Invalid arguments (from :func:`convlib.layout.check_shapes`), an unknown algorithm,
+        or Winograd asked for a layer that is not 3x3 with stride 1 and dilation 1.
+
+    Shape
+    -----
+    ``H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1``, likewise for the width.
+
+    Examples
+    --------
+    >>> y = conv2d(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((2, 2, 1, 1)), algorithm="im2col")
+    >>> y[0, :, :, 0]
+    array([[10., 14., 18.],
+           [26., 30., 34.],
+           [42., 46., 50.]])
+    """
+    torch = load_torch()
+    as_numpy = not isinstance(x, torch.Tensor)
+    if device is None:
+        device = "cpu" if as_numpy else x.device
+    xt, wt, bt = (_tensor(torch, a, n, device) for a, n in ((x, "x"), (w, "w"), (b, "b")))
+    dtypes = {n: t.dtype for n, t in (("x", xt), ("w", wt), ("b", bt)) if t is not None}
+    if len(set(dtypes.values())) > 1:
+        raise ValueError("dtypes must match: " + ", ".join(f"{n} is {d}" for n, d in dtypes.items()))
+    mode = normalize_padding_mode(padding_mode)
+    geo = check_shapes(
+        tuple(xt.shape),
+        tuple(wt.shape),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        data_format=data_format,
+    )
+    if bt is not None and tuple(bt.shape) != (geo.out_channels,):
+        raise ValueError(f"bias b must have shape ({geo.out_channels},), got {tuple(bt.shape)}")
+    nchw = geo.data_format == "NCHW"
+    x4 = xt if geo.batch is not None else xt[None]
+    x4 = x4.permute(0, 2, 3, 1) if nchw else x4
+    w4 = wt.permute(2, 3, 1, 0) if nchw else wt
+    # float16 is accumulated in float32 and rounded once, as in the NumPy path.
+    compute = torch.float32 if xt.dtype == torch.float16 else xt.dtype
+    xp = _pad(torch, x4.to(compute), geo.pads, mode).contiguous()
+    w4 = w4.to(compute).contiguous()
+    name = algorithm
+    if algorithm == "auto":
+        name = choose_algorithm(
+            tuple(xp.shape), tuple(w4.shape), stride=geo.stride, dilation=geo.dilation, groups=geo.groups
+        )
+    if not isinstance(name, str) or name not in TORCH_ENGINES:
+        raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
+    y = TORCH_ENGINES[name](torch, xp, w4, geo.stride, geo.dilation, geo.groups)
+    if bt is not None:
+        y = y + bt.to(compute)
+    y = y.permute(0, 3, 1, 2) if nchw else y
+    y = (y if geo.batch is not None else y[0]).contiguous().to(xt.dtype)
+    return y.cpu().numpy() if as_numpy else y

@@ -1,0 +1,66 @@
+"""Chunking shared by the fast engines, so that every workspace stays bounded.
+
+An engine asks for blocks of ``(images, rows)`` whose workspace fits ``BUFFER_BYTES``;
+with at most three such buffers alive at once, an engine's extra memory stays below
+the 64 MiB promised in :mod:`convlib.engines`, however large the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..shapes import window_count
+
+# One workspace buffer. Engines hold at most three at a time (3 x 16 MiB < 64 MiB); 16 MiB
+# is also large enough that each BLAS call sees thousands of rows on ResNet-sized layers.
+BUFFER_BYTES = 16 * 2**20
+
+
+def blocks(
+    n: int, rows: int, row_bytes: int, budget: int | None = None
+) -> Iterator[tuple[int, int, int, int]]:
+    """Split ``n`` images of ``rows`` rows into blocks ``(b0, b1, r0, r1)`` of at most ``budget`` bytes.
+
+    Whole images are grouped while one image fits (bigger matrix products for small
+    layers); otherwise one image is cut into row ranges. Either way the block
+    ``y[b0:b1, r0:r1]`` of a C-contiguous output is itself contiguous. A single row
+    larger than ``budget`` still forms a block of one row.
+
+    Parameters
+    ----------
+    n, rows : int
+        Images and rows (output rows, or tile rows) per image.
+    row_bytes : int
+        Workspace bytes one row needs.
+    budget : int, optional
+        Bytes allowed for one block; :data:`BUFFER_BYTES` (read at call time) by default.
+
+    Returns
+    -------
+    iterator of (int, int, int, int)
+        ``(b0, b1, r0, r1)``: images ``b0:b1`` and rows ``r0:r1``.
+
+    Examples
+    --------
+    >>> list(blocks(4, 3, 10, budget=60))
+    [(0, 2, 0, 3), (2, 4, 0, 3)]
+    >>> list(blocks(1, 5, 10, budget=20))
+    [(0, 1, 0, 2), (0, 1, 2, 4), (0, 1, 4, 5)]
+    """
+    budget = BUFFER_BYTES if budget is None else budget
+    row_bytes = max(int(row_bytes), 1)
+    per_image = rows * row_bytes
+    if per_image <= budget:
+        step = max(1, budget // per_image)
+        for b0 in range(0, n, step):
+            yield b0, min(n, b0 + step), 0, rows
+        return
+    step = max(1, budget // row_bytes)
+    for b in range(n):
+        for r0 in range(0, rows, step):
+            yield b, b + 1, r0, min(rows, r0 + step)
+
+
+def output_size(padded: int, k: int, stride: int, dilation: int) -> int:
+    """Output length of one axis (delegates to :func:`convlib.shapes.window_count`)."""
+    return window_count(padded, k, stride=stride, dilation=dilation)

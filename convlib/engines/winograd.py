@@ -1,0 +1,189 @@
+"""Winograd minimal filtering F(m x m, 3 x 3) for 3x3, stride-1, dilation-1 layers.
+
+Each ``(m+2) x (m+2)`` input tile ``d`` and the kernel ``g`` are transformed,
+``V = B^T d B`` and ``U = G g G^T``; the ``(m+2)^2`` products ``U * V`` summed over the
+input channels are ``(m+2)^2`` independent GEMMs, and ``Y = A^T M A`` gives an ``m x m``
+output tile. F(2x2, 3x3) multiplies 16 times for 4 outputs instead of 36 (2.25x fewer);
+F(4x4, 3x3) 36 times for 16 outputs instead of 144 (4x fewer), at the cost of larger
+rounding error (measured in ``tests/test_engines.py``). The matrices follow Lavin & Gray
+(2016), which compute cross-correlation, as both frameworks do.
+
+The two transforms are written as one small dense GEMM each (``kron(B^T, B^T)`` applied
+to all tiles at once), which runs in BLAS instead of Python loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import _blocks
+from ._blocks import blocks, output_size
+
+_MATRICES = {
+    2: (
+        [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+        [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+        [[1, 1, 1, 0], [0, 1, -1, -1]],
+    ),
+    # Points 0, 1, -1, 1/2, -2 (and infinity) instead of Lavin & Gray's 0, +-1, +-2: the same
+    # multiplications, but about 3x smaller float32 error (Barabasz et al., 2020); measured in
+    # tests/test_engines.py::test_float32_error_vs_float64.
+    4: (
+        [
+            [1, -3 / 2, -2, 3 / 2, 1, 0],
+            [0, -1, 1 / 2, 5 / 2, 1, 0],
+            [0, 1, -5 / 2, 1 / 2, 1, 0],
+            [0, -2, -1, 2, 1, 0],
+            [0, 1 / 2, -1, -1 / 2, 1, 0],
+            [0, 1, -3 / 2, -2, 3 / 2, 1],
+        ],
+        [
+            [1, 0, 0],
+            [1 / 3, 1 / 3, 1 / 3],
+            [-1 / 3, 1 / 3, -1 / 3],
+            [-16 / 15, -8 / 15, -4 / 15],
+            [1 / 15, -2 / 15, 4 / 15],
+            [0, 0, 1],
+        ],
+        [[1, 1, 1, 1, 1, 0], [0, 1, -1, 1 / 2, -2, 0], [0, 1, 1, 1 / 4, 4, 0], [0, 1, -1, 1 / 8, -8, 1]],
+    ),
+}
+
+
+def check_supported(w_shape, stride, dilation) -> None:
+    """Raise ``ValueError`` unless the layer is 3x3 with stride 1 and dilation 1."""
+    kh, kw = w_shape[:2]
+    if (kh, kw) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1):
+        raise ValueError(
+            f"winograd needs a 3x3 kernel with stride 1 and dilation 1; got kernel {kh}x{kw}, "
+            f"stride {tuple(stride)}, dilation {tuple(dilation)} (use 'im2col' or 'shifted')"
+        )
+
+
+def transforms(m: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(B^T, G, A^T)`` of F(m x m, 3 x 3) in ``dtype``.
+
+    Shape: ``(a, a)``, ``(a, 3)`` and ``(m, a)`` with ``a = m + 2``.
+    """
+    bt, g, at = _MATRICES[m]
+    # The fractions of G are rounded to dtype here; that is part of the measured error.
+    return tuple(np.asarray(t, dtype=dtype) for t in (bt, g, at))
+
+
+def _kernel_transform(gm, w, dtype):
+    """``U = G g G^T`` for every ``(c, o)`` of HWIO ``w``: ``(a*a, cg, o)``, two BLAS contractions."""
+    a = gm.shape[0]
+    half = np.tensordot(gm, w.astype(dtype), axes=(1, 0))  # (a, 3, cg, o)
+    u = np.tensordot(half, gm, axes=(1, 1)).transpose(0, 3, 1, 2)  # (a, a, cg, o)
+    return np.ascontiguousarray(u).reshape(a * a, w.shape[2], w.shape[3])
+
+
+def _block(xp, b0, b1, r0, r1, m, tw, dtype):
+    """Input slab for tile rows ``r0:r1``, zero-padded to whole tiles: ``(B, (r1-r0)*m + 2, tw*m + 2, C)``."""
+    hs, ws = (r1 - r0) * m + 2, tw * m + 2
+    src = xp[b0:b1, r0 * m : r0 * m + hs, :ws]
+    if src.shape[1:3] == (hs, ws):
+        return src
+    slab = np.zeros((b1 - b0, hs, ws, xp.shape[3]), dtype=dtype)
+    slab[:, : src.shape[1], : src.shape[2]] = src
+    return slab
+
+
+def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1, 1), groups=1) -> np.ndarray:
+    """Valid 3x3 cross-correlation by Winograd F(m x m, 3 x 3), ``m`` in ``{2, 4}``.
+
+    Parameters
+    ----------
+    xp : numpy.ndarray
+        Padded input ``(N, H_p, W_p, C)``.
+    w : numpy.ndarray
+        HWIO kernel ``(3, 3, C/groups, O)``.
+    m : int
+        Output tile size: 2 for F(2x2, 3x3), 4 for F(4x4, 3x3).
+    stride, dilation : (int, int)
+        Must be ``(1, 1)``.
+    groups : int
+        Independent channel groups.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, H_p - 2, W_p - 2, O)``.
+
+    Shape
+    -----
+    ``H_out = H_p - 2``, ``W_out = W_p - 2``; ``ceil(H_out / m) x ceil(W_out / m)`` tiles per image,
+    the last ones zero-padded.
+
+    Raises
+    ------
+    ValueError
+        If the kernel is not 3x3, or stride or dilation is not 1.
+    """
+    check_supported(w.shape, stride, dilation)
+    n, hp, wp, c = xp.shape
+    _, _, cg, o = w.shape
+    og, a = o // groups, m + 2
+    dtype = np.result_type(xp, w)
+    ho, wo = output_size(hp, 3, 1, 1), output_size(wp, 3, 1, 1)
+    th, tw = -(-ho // m), -(-wo // m)
+    bt, gm, at = transforms(m, dtype)
+    # One dense (a*a x a*a) GEMM per transform: a measured 1.3-1.5x faster here than applying
+    # B^T along each axis in turn, whose (a x a) products are too small for BLAS.
+    in_t, out_t = np.kron(bt, bt), np.kron(at, at)  # (a*a, a*a) and (m*m, a*a)
+    y = np.empty((n, ho, wo, o), dtype=dtype)
+    # Output channels in chunks so that one chunk of U (a*a*cg*oc values) fits a buffer.
+    oc = max(1, min(og, _blocks.BUFFER_BYTES // (a * a * cg * dtype.itemsize)))
+    chunks = [(g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
+    cached = {} if len(chunks) == groups else None  # keep U only when it is small
+    row_bytes = tw * a * a * max(cg, oc) * dtype.itemsize
+    for b0, b1, r0, r1 in blocks(n, th, row_bytes):
+        slab = _block(xp, b0, b1, r0, r1, m, tw, dtype)
+        tiles = sliding_window_view(slab, (a, a), axis=(1, 2))[:, ::m, ::m]  # (B, tr, tw, C, a, a)
+        t = tiles.shape[0] * tiles.shape[1] * tiles.shape[2]
+        rows_out = min(ho, r1 * m) - r0 * m
+        for g in range(groups):
+            d = np.empty((a, a) + tiles.shape[:3] + (cg,), dtype=dtype)
+            np.copyto(d, tiles[..., g * cg : (g + 1) * cg, :, :].transpose(4, 5, 0, 1, 2, 3))
+            v = (in_t @ d.reshape(a * a, -1)).reshape(a * a, t, cg)
+            del d
+            for o0, o1 in chunks[g * len(chunks) // groups : (g + 1) * len(chunks) // groups]:
+                u = cached.get(o0) if cached is not None else None
+                if u is None:
+                    u = _kernel_transform(gm, w[..., o0:o1], dtype)
+                    if cached is not None:
+                        cached[o0] = u
+                prod = np.matmul(v, u)  # (a*a, t, o1 - o0)
+                yt = (out_t @ prod.reshape(a * a, -1)).reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
+                del prod
+                grid = yt.transpose(2, 3, 0, 4, 1, 5).reshape(b1 - b0, (r1 - r0) * m, tw * m, o1 - o0)
+                y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1] = grid[:, :rows_out, :wo]
+    return y
+
+
+def conv_f2(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+    """Engine ``"winograd_f2"``: F(2x2, 3x3); see :func:`conv_f`.
+
+    Examples
+    --------
+    >>> conv_f2(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((3, 3, 1, 1)), stride=(1, 1),
+    ...         dilation=(1, 1), groups=1)[0, :, :, 0]
+    array([[45., 54.],
+           [81., 90.]])
+    """
+    return conv_f(xp, w, m=2, stride=stride, dilation=dilation, groups=groups)
+
+
+def conv_f4(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+    """Engine ``"winograd_f4"``: F(4x4, 3x3); see :func:`conv_f`.
+
+    Examples
+    --------
+    >>> y = conv_f4(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((3, 3, 1, 1)), stride=(1, 1),
+    ...             dilation=(1, 1), groups=1)
+    >>> np.round(y[0, :, :, 0], 10)
+    array([[45., 54.],
+           [81., 90.]])
+    """
+    return conv_f(xp, w, m=4, stride=stride, dilation=dilation, groups=groups)

@@ -1,0 +1,347 @@
+"""Parity between the libraries: the classes of the verification matrix, and error parity.
+
+:data:`REASONS` and :func:`classify` put one verified configuration (see :mod:`convlib.verify`)
+in its class. Error parity asks what TensorFlow, PyTorch and convlib do with the same invalid request.
+
+Each entry of :func:`cases` is one class of invalid configuration, written once per
+library in that library's own terms (NHWC/HWIO for TensorFlow and convlib, NCHW/OIHW for
+PyTorch). :func:`parity` runs them all and records each refusal (type and first line) or
+the array a library returned instead; :func:`parity_table` renders the result. The tests
+assert that convlib's message names the parameter and every size either framework names.
+"""
+
+# ruff: noqa: E501  (the case table reads best one class per two lines)
+from __future__ import annotations
+
+import re
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "REASONS",
+    "classify",
+    "signal_in_child",
+    "ParityCase",
+    "cases",
+    "parity",
+    "parity_table",
+    "numbers_in",
+]
+
+
+@dataclass
+class ParityCase:
+    """One invalid-configuration class: a call per library, and what convlib must name."""
+
+    name: str
+    tf: object  # zero-argument callables; None where the framework has no such argument
+    torch: object
+    convlib: object
+    names: tuple  # substrings convlib's message must contain (the parameter, the sizes)
+    numbers: tuple  # the sizes of the request; any a framework names, convlib must name too
+
+
+def signal_in_child(fn) -> int | None:
+    """Call ``fn()`` in a forked child; the signal that killed it, or None if it returned or raised.
+
+    Some invalid requests kill TensorFlow's process (a failed C++ ``CHECK`` aborts, an integer
+    division by zero raises SIGFPE) instead of raising; trying them in a child first keeps the
+    caller alive to record it. Only call TensorFlow in ``fn``: a fork after PyTorch has used
+    its thread pool can deadlock.
+    """
+    import faulthandler
+    import os
+
+    from .frameworks import quiet_stderr
+
+    for _attempt in range(3):
+        pid = os.fork()
+        if pid == 0:  # child: leave without running any cleanup, whatever happens
+            try:
+                faulthandler.disable()  # pytest's handler would print the child's abort as a crash
+                with quiet_stderr():  # the abort's stack trace would reach the notebook otherwise
+                    fn()
+            finally:
+                os._exit(0)
+        # A child forked while another library's thread pool held a lock can deadlock before
+        # it starts: that is the fork's fault, not the call's, so kill it and fork again.
+        for _ in range(500):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.01)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            continue
+        return os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    raise RuntimeError("a forked child hung three times; the call could not be tried safely")
+
+
+def numbers_in(text: str, wanted) -> set:
+    """Which of the ``wanted`` integers appear as whole numbers in ``text``."""
+    found = {int(m) for m in re.findall(r"(?<![\w.])-?\d+(?![\w.])", text or "")}
+    return found & set(wanted)
+
+
+def cases() -> list[ParityCase]:
+    """The invalid-configuration classes, built on a ``(1, 5, 6, 4)`` input (NCHW ``(1, 4, 5, 6)``)."""
+    from . import conv2d, conv_transpose2d, max_pool2d
+    from .frameworks import load_tf, load_torch
+
+    tf, torch = load_tf(), load_torch()
+    F, f32, f64 = torch.nn.functional, np.float32, np.float64
+    x, xt = np.ones((1, 5, 6, 4), f32), torch.ones(1, 4, 5, 6)
+
+    def w(kh=3, kw=3, c=4, o=8, dt=f32):
+        return np.ones((kh, kw, c, o), dt)
+
+    def wt(kh=3, kw=3, c=4, o=8):
+        return torch.ones(o, c, kh, kw)
+
+    def tconv(xx=x, ww=None, **kw):
+        return tf.nn.conv2d(xx, w() if ww is None else ww, **{"strides": 1, "padding": "VALID", **kw})
+
+    xs, ws = np.ones((1, 2, 2, 3), f32), np.ones((3, 3, 5, 3), f32)  # transposed conv: HW(O)(I)
+    return [
+        ParityCase("kernel larger than input", lambda: tconv(ww=w(7)), lambda: F.conv2d(xt, wt(7)),
+                   lambda: conv2d(x, w(7)), ("kernel height", "7", "5"), (7, 5)),
+        ParityCase("dilated kernel larger than input", lambda: tconv(dilations=3), lambda: F.conv2d(xt, wt(), dilation=3),
+                   lambda: conv2d(x, w(), dilation=3), ("dilation", "7", "5"), (3, 7, 5)),
+        ParityCase("kernel one larger than input (empty output)", lambda: tconv(ww=w(6)), lambda: F.conv2d(xt, wt(6)),
+                   lambda: conv2d(x, w(6)), ("kernel height", "6", "5"), (6, 5)),
+        ParityCase("empty output: padding does not save the kernel", lambda: tconv(ww=w(9), padding=[[0, 0], [1, 1], [1, 1], [0, 0]]),
+                   lambda: F.conv2d(xt, wt(9), padding=1), lambda: conv2d(x, w(9), padding=1),
+                   ("padded input", "9", "7"), (9, 7)),
+        ParityCase("channel mismatch", lambda: tconv(ww=w(c=3)), lambda: F.conv2d(xt, wt(c=3)),
+                   lambda: conv2d(x, w(c=3)), ("channels", "3", "4"), (3, 4)),
+        ParityCase("groups do not divide input channels", lambda: tconv(ww=w(c=3, o=9)), lambda: F.conv2d(xt, wt(c=1, o=9), groups=3),
+                   lambda: conv2d(x, w(c=1, o=9), groups=3), ("groups=3", "4"), (3, 4)),
+        ParityCase("groups do not divide output channels", lambda: tconv(ww=w(c=2, o=7)), lambda: F.conv2d(xt, wt(c=2, o=7), groups=2),
+                   lambda: conv2d(x, w(c=2, o=7), groups=2), ("groups=2", "7"), (2, 7)),
+        ParityCase("zero stride", lambda: tconv(strides=0), lambda: F.conv2d(xt, wt(), stride=0),
+                   lambda: conv2d(x, w(), stride=0), ("stride", "0"), (0,)),
+        ParityCase("negative dilation", lambda: tconv(dilations=-1), lambda: F.conv2d(xt, wt(), dilation=-1),
+                   lambda: conv2d(x, w(), dilation=-1), ("dilation", "-1"), (-1,)),
+        ParityCase("zero groups", None, lambda: F.conv2d(xt, wt(), groups=0),
+                   lambda: conv2d(x, w(), groups=0), ("groups", "0"), (0,)),
+        ParityCase("negative padding", lambda: tconv(padding=[[0, 0], [-1, -1], [0, 0], [0, 0]]),
+                   lambda: F.conv2d(xt, wt(), padding=-1), lambda: conv2d(x, w(), padding=-1), ("padding", "-1"), (-1,)),
+        ParityCase("unknown padding word", lambda: tconv(padding="HALF"), lambda: F.conv2d(xt, wt(), padding="half"),
+                   lambda: conv2d(x, w(), padding="half"), ("padding", "'half'", "valid", "same"), ()),
+        ParityCase("fractional stride", lambda: tconv(strides=1.5), lambda: F.conv2d(xt, wt(), stride=1.5),
+                   lambda: conv2d(x, w(), stride=1.5), ("stride", "1.5"), ()),
+        ParityCase("NaN size (stride)", lambda: tconv(strides=float("nan")), lambda: F.conv2d(xt, wt(), stride=float("nan")),
+                   lambda: conv2d(x, w(), stride=float("nan")), ("stride", "nan"), ()),
+        ParityCase("wrong rank (2-D input)", lambda: tconv(xx=np.ones((5, 6), f32)), lambda: F.conv2d(torch.ones(5, 6), wt()),
+                   lambda: conv2d(np.ones((5, 6), f32), w()), ("4-D", "2-D", "(5, 6)"), (5, 6)),
+        ParityCase("dtype mismatch", lambda: tconv(ww=w(dt=f64)), lambda: F.conv2d(xt, wt().double()),
+                   lambda: conv2d(x, w(dt=f64)), ("x is float32", "w is float64"), ()),
+        ParityCase("integer input", lambda: tconv(xx=x.astype(np.int32), ww=w().astype(np.int32)),
+                   lambda: F.conv2d(xt.int(), wt().int()), lambda: conv2d(x.astype(np.int32), w().astype(np.int32)),
+                   ("x", "int32", "float32"), ()),
+        ParityCase("reflect padding wider than the input", lambda: tf.pad(x, [[0, 0], [5, 5], [0, 0], [0, 0]], "REFLECT"),
+                   lambda: F.conv2d(F.pad(xt, (0, 0, 5, 5), mode="reflect"), wt()),
+                   lambda: conv2d(x, w(), padding=(5, 0), padding_mode="reflect"), ("reflect", "4", "5"), (4, 5)),
+        ParityCase("output_padding too large", lambda: tf.keras.layers.Conv2DTranspose(5, 3, strides=2, output_padding=2)(xs),
+                   lambda: F.conv_transpose2d(torch.ones(1, 3, 2, 2), torch.ones(3, 5, 3, 3), stride=2, output_padding=2),
+                   lambda: conv_transpose2d(xs, ws, stride=2, output_padding=2), ("output_padding", "2"), (2,)),
+        ParityCase("transposed output size not positive", None,
+                   lambda: F.conv_transpose2d(torch.ones(1, 3, 1, 1), torch.ones(3, 5, 1, 1), padding=3),
+                   lambda: conv_transpose2d(xs[:, :1, :1], np.ones((1, 1, 5, 3), f32), padding=3),
+                   ("output size", "-5"), (-5, 3)),
+        ParityCase("pooling window larger than the input", lambda: tf.nn.max_pool2d(x, (7, 2), 1, "VALID"),
+                   lambda: F.max_pool2d(xt, (7, 2), 1), lambda: max_pool2d(x, (7, 2), 1),
+                   ("kernel size 7", "5"), (7, 5)),
+        ParityCase("pool padding over half the window", None, lambda: F.max_pool2d(xt, 2, padding=2),
+                   lambda: max_pool2d(x, 2, padding=2), ("pool padding", "2"), (2,)),
+    ]  # fmt: skip
+
+
+def parity() -> list[dict]:
+    """Run every case; one row per class with each library's refusal (or what it returned)."""
+    from .crosscheck import run
+
+    rows = []
+    for c in cases():
+        row = {"class": c.name}
+        for name, fn in (("TensorFlow", c.tf), ("PyTorch", c.torch), ("convlib", c.convlib)):
+            if fn is None:
+                row[name] = "n/a (no such argument)"
+                continue
+            sig = signal_in_child(fn) if name == "TensorFlow" else None
+            if sig:
+                row[name] = f"process killed by {signal.Signals(sig).name} (no Python exception)"
+                continue
+            o = run(name, fn)
+            row[name] = o.error if o.refused else f"returns shape {o.shape}"
+        rows.append(row)
+    return rows
+
+
+def parity_table(rows=None, width: int = 90) -> str:
+    """The parity rows as text: the class, then one line per library (messages cut to ``width``)."""
+    lines = []
+    for row in rows or parity():
+        lines.append(row["class"])
+        for name in ("TensorFlow", "PyTorch", "convlib"):
+            text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", row[name])  # TF's op-path prefix
+            lines.append(f"  {name:<10} {text[:width]}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- classes
+# (pattern on "framework: verdict-or-error", reason). First match wins; order matters.
+REASONS = [
+    (
+        r"TensorFlow: killed by signal",
+        "tf.nn.max_pool2d kills the process (SIGFPE) when the window is wider than the input",
+    ),
+    (
+        r"TensorFlow: returns the input's shape",
+        "tf.nn.conv2d returns a tensor of its (padded) input's shape where no window fits, "
+        "instead of refusing",
+    ),
+    (
+        r"TensorFlow: DIFFER batched-column",
+        "TF oneDNN defect: batch > 1, one output column, width stride > 1 (right one example at a time)",
+    ),
+    (
+        r"TensorFlow: gather wraps more than once",
+        "TF has no circular padding; the cross-check's tf.gather emulation wraps more than once "
+        "where PyTorch and convlib refuse",
+    ),
+    (
+        r"PyTorch: harness drops dilation",
+        "cross-check defect: crosscheck_pool2d calls F.max_pool2d without dilation for 'same' "
+        "(convlib equals F.max_pool2d(F.pad(x, pads, -inf), k, s, dilation=d))",
+    ),
+    (
+        r"TensorFlow: returns an empty",
+        "tf.nn pooling returns an empty tensor where the window is one cell too large "
+        "(PyTorch and convlib refuse)",
+    ),
+    (
+        r"(TensorFlow|Keras): .*(could not create a (primitive )?descriptor|Operation received an exception)",
+        "oneDNN cannot build the primitive and aborts instead of raising a clean error",
+    ),
+    (
+        r"convlib: .*larger than the padded input",
+        "no window fits: the (dilated) kernel is larger than the padded input",
+    ),
+    (r"convlib: .*needs padding <=", "reflect/circular padding wider than the input allows"),
+    (r"convlib: .*at most half the effective window", "pool padding over half the window (PyTorch's rule)"),
+    (
+        r"convlib: ceil_mode=True cannot be combined",
+        "ceil_mode with TF's 'same' (which already rounds up) is ambiguous",
+    ),
+    (r"convlib: output_padding must be smaller", "output_padding >= max(stride, dilation) (PyTorch's rule)"),
+    (r"convlib: .*output size -?\d+ is not positive", "transposed output size not positive"),
+    (r"convlib: padding='same' with output_padding", "output_padding contradicts 'same' (Keras's rule)"),
+    (r"TensorFlow: tf.nn pooling has no", "tf.nn pooling has no ceil_mode or dilation argument"),
+    (
+        r"TensorFlow: tf.nn.avg_pool2d cannot",
+        "tf.nn.avg_pool2d has no count_include_pad=False for explicit pads",
+    ),
+    (
+        r"PyTorch: .*(symmetric padding only|must be tuple of ints)",
+        "PyTorch pooling takes one symmetric pad per axis",
+    ),
+    (
+        r"PyTorch: .*pad should be (at most|smaller than or equal to) half",
+        "PyTorch pooling: pad at most half the window",
+    ),
+    (
+        r"Keras: .*only 'valid'/'same' padding and groups",
+        "Keras Conv2DTranspose has no numeric padding and no groups",
+    ),
+    (
+        r"Keras: .*output_padding. must be strictly less",
+        "Keras: output_padding < stride (PyTorch: < max(stride, dilation))",
+    ),
+    (
+        r"Keras: .*strides > 1. not supported in conjunction",
+        "Keras Conv2DTranspose: no stride > 1 with dilation > 1",
+    ),
+    (r"TensorFlow: .*do not yet support dilation rates", "TF CPU conv2d_transpose has no dilation > 1"),
+    (r"TensorFlow: .*Gradients for grouped convolutions", "TF CPU conv2d_transpose has no groups"),
+]
+
+
+def _reason(text: str) -> str:
+    text = re.sub(r": \w+Error: ", ": ", text, count=1)  # match on the message, not the type
+    masked = re.sub(r"\d+", "#", text)[:120]  # digits masked: one class per cause, not per size
+    unknown = f"UNEXPLAINED ({masked})"
+    return next((r for pat, r in REASONS if re.search(pat, text)), unknown)
+
+
+def _tf_column_defect(case, r) -> bool:
+    """Confirm the oneDNN batched one-column defect: every example alone agrees."""
+    from .crosscheck import crosscheck_conv2d
+
+    x, w = case.arrays()
+    if case.op != "conv2d" or x.shape[0] < 2:
+        return False
+    return all(crosscheck_conv2d(x[i : i + 1], w, **case.kwargs).agree for i in range(x.shape[0]))
+
+
+def _inputs_seen(case, r, fmt):
+    """The input's (H, W), and the padded one the framework saw where the harness padded first."""
+    h, w = _spatial(case.x_shape, fmt)
+    (t, b), (lf, rt) = r.pads or ((0, 0), (0, 0))
+    return [(h, w), (h + t + b, w + lf + rt)]
+
+
+def _same_dilated(case) -> bool:
+    kw = case.kwargs
+    d = kw.get("dilation", 1)
+    return isinstance(kw["padding"], str) and kw["padding"].lower() == "same" and d not in (1, (1, 1))
+
+
+def _spatial(shape, fmt):
+    return tuple(shape[-3:-1]) if fmt == "NHWC" else tuple(shape[-2:])
+
+
+def classify(case, reports: dict) -> dict:
+    """Put one case in exactly one class: ``agree``, ``refused`` or ``disagree``, with the reason.
+
+    Returns ``{"kind", "who", "reason", "max_diff", "errors"}``; ``who`` names the frameworks
+    that refused or disagreed (``+`` joined), ``errors`` their first message lines.
+    """
+    errors, bad, diffs = {}, [], []
+    for r in reports.values():
+        for o in (r.reference, *r.others):
+            if o.refused and "refused before reaching" not in o.error:
+                errors.setdefault(o.framework, o.error)
+            v = "-" if o is r.reference else r.verdict(o)
+            if v in ("DIFFER", "SHAPE DIFFERS") or (v == "convlib refused" and not o.refused):
+                bad.append((o, v, r))
+                diffs.append(o.max_diff)
+    if bad:
+        o, v, r = bad[0]
+        fmt, mode = case.kwargs.get("data_format", "NHWC"), case.kwargs.get("padding_mode", "zeros")
+        if v == "convlib refused" and mode == "circular" and o.framework == "TensorFlow":
+            text = "TensorFlow: gather wraps more than once"
+        elif v == "convlib refused" and _spatial(o.shape, fmt) in _inputs_seen(case, r, fmt):
+            text = f"{o.framework}: returns the input's shape"
+        elif v == "convlib refused" and o.shape and 0 in o.shape:
+            text = f"{o.framework}: returns an empty tensor {o.shape}"
+        elif o.framework == "PyTorch" and case.op == "max_pool2d" and _same_dilated(case):
+            text = "PyTorch: harness drops dilation"
+        elif v == "DIFFER" and o.framework == "TensorFlow" and _tf_column_defect(case, r):
+            text = "TensorFlow: DIFFER batched-column"
+        else:
+            text = f"{o.framework}: {v} in {next(p for p, rr in reports.items() if rr is r)}"
+        who = "+".join(sorted({b[0].framework for b in bad}))
+        md = max((d for d in diffs if d is not None), default=None)
+        return dict(kind="disagree", who=who, reason=_reason(text), max_diff=md, errors=errors)
+    if errors:
+        # Where convlib refuses, its reason names the class (the others' messages are kept in
+        # `errors`); otherwise each refusing framework's reason, in name order.
+        names = ["convlib"] if "convlib" in errors else sorted(errors)
+        reason = "; ".join(dict.fromkeys(_reason(f"{name}: {errors[name]}") for name in names))
+        return dict(kind="refused", who="+".join(sorted(errors)), reason=reason, max_diff=None, errors=errors)
+    return dict(kind="agree", who="", reason="", max_diff=None, errors={})

@@ -1,0 +1,91 @@
+"""The verification matrix (quick mode in CI) and the stored full run."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from convlib.verify import OPS, REASONS, Case, class_table, main, run_case, run_matrix
+
+FULL = Path(__file__).resolve().parent.parent / "verification" / "full.json"
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return run_matrix(quick=True, seed=0)
+
+
+def test_quick_run_covers_every_operation(quick):
+    assert quick["configurations"] >= 200
+    seen = {op for e in quick["classes"] for op in e["ops"]}
+    assert seen == set(OPS)
+
+
+def test_each_configuration_lands_in_exactly_one_class(quick):
+    assert sum(e["count"] for e in quick["classes"]) == quick["configurations"]
+    assert sum(quick["counts"].values()) == quick["configurations"]
+    keys = [(e["kind"], e["who"], e["reason"]) for e in quick["classes"]]
+    assert len(keys) == len(set(keys))
+
+
+def test_every_refusal_and_disagreement_is_understood(quick):
+    # A new disagreement or refusal has no entry in REASONS and shows up as UNEXPLAINED.
+    bad = [e for e in quick["classes"] if "UNEXPLAINED" in e["reason"]]
+    assert not bad, class_table({"classes": bad})
+
+
+def test_most_configurations_agree(quick):
+    # The sampler aims at valid requests two times in three; far fewer agreeing means a regression.
+    assert quick["counts"]["agree"] >= 0.4 * quick["configurations"], quick["counts"]
+
+
+def test_refusals_record_the_message(quick):
+    for e in quick["classes"]:
+        if e["kind"] == "refused":
+            assert e["errors"] and all(msg for msg in e["errors"].values()), e
+
+
+def test_known_tensorflow_shape_defect_is_classified():
+    case = Case("conv2d", (1, 2, 2, 3), (3, 3, 3, 4), {"padding": "valid"}, "float32", 0)
+    got = run_case(case)
+    assert got["kind"] == "disagree" and got["who"] == "TensorFlow", got
+    assert "input's shape" in got["reason"]
+
+
+def test_known_onednn_column_defect_is_confirmed_and_classified():
+    # The lead's case: batch 2, one output column, width stride 2; TF is right one example at a time.
+    case = Case("conv2d", (2, 2, 3, 1), (1, 2, 1, 1), {"stride": (1, 2), "padding": "valid"}, "float32", 0)
+    got = run_case(case)
+    assert (got["kind"], got["who"]) == ("disagree", "TensorFlow") and "oneDNN" in got["reason"], got
+
+
+def test_reasons_are_distinct():
+    texts = [r for _, r in REASONS]
+    assert len(texts) == len(set(texts))
+
+
+def test_cli_writes_json(tmp_path, monkeypatch):
+    import convlib.verify as v
+
+    small = {op: 0 for op in OPS} | {"conv2d": 15}
+    monkeypatch.setattr(v, "RANDOM_COUNTS", small)
+    monkeypatch.setattr(v, "_grid", lambda seed: [])
+    out = tmp_path / "q.json"
+    rc = main(["--quick", "--json", str(out), "--seed", "3"])
+    data = json.loads(out.read_text())
+    assert data["seed"] == 3 and data["configurations"] == 1 and rc == (1 if data["unexplained"] else 0)
+
+
+def test_stored_full_run():
+    data = json.loads(FULL.read_text())
+    assert data["configurations"] >= 5000 and not data["quick"]
+    assert sum(data["counts"].values()) == data["configurations"]
+
+
+def test_stored_disagreements_reproduce():
+    # One stored example per disagreement class, run again live, lands in the same class.
+    data = json.loads(FULL.read_text())
+    for e in data["classes"]:
+        if e["kind"] == "disagree" and "UNEXPLAINED" not in e["reason"]:
+            got = run_case(Case.from_json(e["example"]))
+            assert (got["kind"], got["who"], got["reason"]) == (e["kind"], e["who"], e["reason"])
