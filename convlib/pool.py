@@ -52,7 +52,15 @@ def _geometry(hw, pool_size, strides, padding, dilation, ceil_mode):
         out = pool_output_size(hw[i], ks[i], ceil_mode=ceil_mode, **kw)
         before, after = pool_padding_1d(hw[i], ks[i], **kw)
         span = (out - 1) * ss[i] + effective_kernel_size(ks[i], ds[i])
-        axes.append((ks[i], ss[i], ds[i], before, after, max(span - (hw[i] + before + after), 0), out))
+        padded = hw[i] + before + after
+        extra = max(span - padded, 0)
+        if extra > padded:
+            # Allocating the overhang would cost memory proportional to the window, not the input.
+            raise ValueError(
+                f"pool_size {ks[i]} (dilated to {effective_kernel_size(ks[i], ds[i])}) with ceil_mode "
+                f"overhangs the padded input size {padded} by {extra} cells, more than the input holds"
+            )
+        axes.append((ks[i], ss[i], ds[i], before, after, extra, out))
     return axes
 
 
