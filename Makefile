@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: book test venv lint format notebooks clean
+.PHONY: book test venv lint format notebooks verify bench clean
 
 venv: $(STAMP)
 
@@ -40,3 +40,11 @@ clean:
 
 notebooks: $(STAMP)
 	cd chapters && ../$(BIN)/jupyter-execute --inplace *.ipynb
+
+# The long runs: >= 5,000 verifier configurations and 5,000 fuzz examples per test.
+verify: $(STAMP)
+	CONVLIB_FUZZ=full $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
+	$(BIN)/python -m convlib.verify --json verification/full.json
+
+bench: $(STAMP)
+	$(BIN)/python -m convlib.bench --batch 1 8 --json benchmarks/resnet50_cpu.json
