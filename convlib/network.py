@@ -37,24 +37,7 @@ from .records import (
 )
 from .shapes import conv_output_size, effective_kernel_size, pool_output_size
 
-__all__ = [
-    "Layer",
-    "Conv2D",
-    "MaxPool2D",
-    "AvgPool2D",
-    "GlobalAvgPool",
-    "Flatten",
-    "Dense",
-    "ReLU",
-    "BatchNorm",
-    "Residual",
-    "Sequential",
-    "resolve_pads",
-    "Row",
-    "Trace",
-    "trace",
-    "iter_layers",
-]
+__all__ = ["Row", "Trace", "trace", "iter_layers"]  # the layer records live in convlib.records
 
 
 @dataclass(frozen=True)

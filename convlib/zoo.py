@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 
-from .network import (
+from .network import iter_layers, trace
+from .records import (
     AvgPool2D,
     BatchNorm,
     Conv2D,
@@ -22,9 +23,7 @@ from .network import (
     ReLU,
     Residual,
     Sequential,
-    iter_layers,
     resolve_pads,
-    trace,
 )
 
 __all__ = ["vgg16", "resnet18", "resnet50", "to_torch", "record_shapes"]
