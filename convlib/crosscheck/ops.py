@@ -6,7 +6,7 @@ import numpy as np
 
 from ..frameworks import load_tf, load_torch
 from ..layout import as_float_array, check_data_format, check_shapes
-from ..padding import normalize_padding_mode
+from ..padding import normalize_padding_mode, normalize_pair
 from .conv import _canonical, _tf_pad_mode
 from .report import Outcome, Report, run, tolerance
 
@@ -154,7 +154,6 @@ def crosscheck_pool2d(
     >>> crosscheck_pool2d("avg", x, 2, padding="same").agree
     True
     """
-    from ..padding import normalize_pair
     from ..pool import _geometry, avg_pool2d, max_pool2d
 
     tf, torch = load_tf(), load_torch()
@@ -203,7 +202,7 @@ def crosscheck_pool2d(
         if word == "same":
             xp = F.pad(xt, (lf, r, t, bt), value=fill)
             if kind == "max":
-                y = F.max_pool2d(xp, (kh, kw), (sh, sw))
+                y = F.max_pool2d(xp, (kh, kw), (sh, sw), dilation=(dh, dw))
             else:  # TF divides by the real cells: average of x over average of a real-cell mask
                 y = F.avg_pool2d(xp, (kh, kw), (sh, sw)) / F.avg_pool2d(
                     F.pad(torch.ones_like(xt), (lf, r, t, bt)), (kh, kw), (sh, sw)
@@ -270,6 +269,13 @@ def crosscheck_backward(
     w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))
     pads = None if ours.refused else check_shapes(x_tf.shape, w_tf.shape, **kw).pads
     bias = np.zeros(w_tf.shape[3], dtype=xa.dtype)
+    # TF 2.21's oneDNN gradient of a strided 1x1 conv with fewer input channels than its SIMD
+    # block (16 on AVX-512) writes past its workspace (oneDNN issue #6035): the heap is
+    # corrupted and glibc aborts the process thousands of calls later. A 1x1 conv with stride s
+    # reads exactly x[::s, ::s], so TF differentiates that slice under a stride-1 1x1 conv.
+    sh_sw = normalize_pair(stride, "stride") if pads is not None else (1, 1)
+    one_by_one_strided = w_tf.shape[:2] == (1, 1) and sh_sw != (1, 1)
+    tf_how = "tf.GradientTape" + (" of x[::s, ::s] (oneDNN #6035)" if one_by_one_strided else "")
 
     def tf_call():
         (t, bt), (lf, r) = pads
@@ -281,7 +287,12 @@ def crosscheck_backward(
                 if mode != "zeros"
                 else tf.pad(xt, [[0, 0], [t, bt], [lf, r], [0, 0]])
             )
-            y = tf.nn.bias_add(tf.nn.conv2d(xp, wt, strides=stride, padding="VALID", dilations=dilation), bt_)
+            if one_by_one_strided:  # the same conv, minus oneDNN's defective strided 1x1 gradient
+                xp, tf_stride = xp[:, :: sh_sw[0], :: sh_sw[1], :], 1
+            else:
+                tf_stride = stride
+            y = tf.nn.conv2d(xp, wt, strides=tf_stride, padding="VALID", dilations=dilation)
+            y = tf.nn.bias_add(y, bt_)
         gx, gw, gb = tape.gradient(y, [xt, wt, bt_], output_gradients=tf.constant(g_tf))
         gw = gw.numpy() if fmt == "NHWC" else gw.numpy().transpose(3, 2, 0, 1)
         return (gx.numpy() if fmt == "NHWC" else _nchw(gx.numpy())), gw, gb.numpy()
@@ -300,7 +311,7 @@ def crosscheck_backward(
 
     results = {}
     for name, fn, how in (
-        ("TensorFlow", tf_call, "tf.GradientTape"),
+        ("TensorFlow", tf_call, tf_how),
         ("PyTorch", torch_call, "torch.autograd"),
     ):
         if pads is None:

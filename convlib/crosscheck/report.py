@@ -45,6 +45,28 @@ def run(framework: str, fn, how: str = "") -> Outcome:
     return Outcome(framework, shape=tuple(out.shape), how=how, output=out)
 
 
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """``max|a - b|`` where equal infinities and NaN against NaN count as agreeing (difference 0).
+
+    A dilated "same" max pool can have windows that see only padding: every library
+    answers ``-inf`` there, and ``-inf - -inf`` would be NaN, not agreement.
+
+    Examples
+    --------
+    >>> max_abs_diff(np.array([-np.inf, np.nan, 1.0]), np.array([-np.inf, np.nan, 1.5]))
+    0.5
+    >>> max_abs_diff(np.array([np.inf]), np.array([1.0]))
+    inf
+    """
+    if a.size == 0:
+        return 0.0
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    with np.errstate(invalid="ignore"):
+        d = np.where(same, 0.0, np.abs(a - b))
+    return float(np.max(np.where(np.isnan(d), np.inf, d)))
+
+
 @dataclass
 class Report:
     """convlib's result next to each framework's, with the verdicts."""
@@ -60,7 +82,7 @@ class Report:
         self.scale = scale
         for o in self.others:
             if o.output is not None and ref is not None and o.shape == self.reference.shape:
-                o.max_diff = float(np.max(np.abs(o.output - ref))) if ref.size else 0.0
+                o.max_diff = max_abs_diff(o.output, ref)
 
     def verdict(self, o: Outcome) -> str:
         if o.refused:

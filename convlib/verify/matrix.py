@@ -1,0 +1,267 @@
+"""Running the matrix: each configuration through the frameworks, classified, counted."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from .cases import OPS, Case, configurations
+from .reasons import _reason, classify
+
+
+# --------------------------------------------------------------------------- running
+def check_case(case: Case) -> dict:
+    """Run one case through :mod:`convlib.crosscheck`; ``{part: Report}`` (one part, or three gradients).
+
+    A backward case whose forward convlib refuses is checked as its forward conv2d: there is
+    no ``grad_out`` shape to give, and the refusal is the forward's.
+    """
+    from .. import crosscheck as cc
+    from ..layout import check_shapes, to_channels_last
+    from ..padding import apply_padding
+
+    x, w = case.arrays()
+    kw = dict(case.kwargs)
+    if case.op == "conv2d":
+        return {"y": cc.crosscheck_conv2d(x, w, **kw)}
+    if case.op == "conv_transpose2d":
+        return {"y": cc.crosscheck_conv_transpose2d(x, w, **kw)}
+    if case.op in ("max_pool2d", "avg_pool2d"):
+        kw.pop("count_include_pad" if case.op == "max_pool2d" else "dilation", None)
+        return {"y": cc.crosscheck_pool2d(case.op[:3], x, **kw)}
+    mode = kw.pop("padding_mode", "zeros")
+    try:
+        geo = check_shapes(x.shape, w.shape, **kw)
+        apply_padding(to_channels_last(x, geo.data_format), geo.pads, mode)
+    except ValueError:
+        return {"forward": cc.crosscheck_conv2d(x, w, padding_mode=mode, **kw)}
+    g = np.random.default_rng(case.seed + 1).standard_normal(geo.output_shape).astype(case.dtype)
+    return cc.crosscheck_backward(x, w, g, padding_mode=mode, **kw)
+
+
+def _convlib_refuses(case: Case) -> bool:
+    """Whether convlib itself refuses ``case`` (cheap: no framework involved)."""
+    from ..layout import check_shapes, to_channels_last
+    from ..padding import apply_padding
+    from ..pool import _geometry
+    from ..transpose import resolve_transpose
+
+    x, w = case.arrays()
+    kw = dict(case.kwargs)
+    try:
+        x4 = to_channels_last(x, kw.get("data_format", "NHWC"))
+        if case.op == "conv_transpose2d":
+            k_hw = w.shape[:2] if kw["data_format"] == "NHWC" else w.shape[2:]
+            keys = ("stride", "padding", "output_padding", "dilation")
+            resolve_transpose(x4.shape[1:3], k_hw, **{k: kw[k] for k in keys})
+        elif case.op in ("max_pool2d", "avg_pool2d"):
+            keys = ("pool_size", "strides", "padding")
+            _geometry(x4.shape[1:3], *(kw[k] for k in keys), kw.get("dilation", 1), kw["ceil_mode"])
+        else:
+            mode = kw.pop("padding_mode", "zeros")
+            apply_padding(x4, check_shapes(x.shape, w.shape, **kw).pads, mode)
+    except (ValueError, TypeError):
+        return True
+    return False
+
+
+def _tf_pool_crashes(case: Case) -> int | None:
+    """The signal that kills a process running TensorFlow's pooling on ``case`` literally, else None.
+
+    ``tf.nn.max_pool2d`` with a window larger than the input under "VALID" can die with SIGFPE
+    (an integer division by zero) instead of raising, which would end the whole verifier; so
+    the literal TF call is first tried in a forked child of the isolated worker.
+    """
+    from ..frameworks import load_tf
+    from ..parity import signal_in_child
+
+    tf, kw = load_tf(), case.kwargs
+    if not (isinstance(kw["padding"], str) and kw["padding"].lower() == "valid"):
+        return None
+    x = np.zeros(case.x_shape if kw["data_format"] == "NHWC" else np.take(case.x_shape, (0, 2, 3, 1)), "f4")
+    op = tf.nn.max_pool2d if case.op == "max_pool2d" else tf.nn.avg_pool2d
+    strides = kw["pool_size"] if kw["strides"] is None else kw["strides"]
+    return signal_in_child(lambda: op(x, kw["pool_size"], strides, "VALID"))
+
+
+def _killed(sig: int, who: str) -> dict:
+    name = {6: "SIGABRT", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV"}.get(sig, "a signal")
+    return dict(kind="refused", who=who, reason=_reason(f"{who}: killed by signal"), max_diff=None,
+                errors={who: f"killed by signal {sig} ({name})"})  # fmt: skip
+
+
+def _in_child(fn, timeout: float = 120.0):
+    """``fn()``'s JSON-able result, computed in a forked child; ``("signal", n)`` if it was killed.
+
+    The child writes its result down a pipe and leaves with ``os._exit``: whatever a
+    framework's kernel did to the child's heap goes with it. A child that hangs (a fork
+    taken while some thread pool held a lock) is killed and forked again.
+    """
+    import faulthandler
+    import os
+    import select
+    import signal
+
+    for _attempt in range(3):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            try:
+                faulthandler.disable()  # a crash is this function's result, not a traceback to print
+                data = json.dumps(fn()).encode()
+                for i in range(0, len(data), 1 << 16):
+                    os.write(w, data[i : i + (1 << 16)])
+            finally:
+                os._exit(0)
+        os.close(w)
+        chunks, deadline = [], time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0 and select.select([r], [], [], left)[0]:
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(r)
+        if left <= 0:  # hung: kill it and fork again
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            continue
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            return ("signal", os.WTERMSIG(status))
+        return json.loads(b"".join(chunks))
+    raise RuntimeError("a forked child hung 3 times running one verification case")
+
+
+def _isolated_worker(payload: list[dict]) -> None:
+    """The worker of :func:`run_isolated`: one JSON result line per case on stdout.
+
+    The frameworks are imported here but run only in forked children, so no thread pool
+    of theirs is busy when the next child is forked.
+    """
+    from ..frameworks import load_tf, load_torch
+
+    load_tf(), load_torch()
+    for d in payload:
+        case = Case.from_json(d)
+        sig = _tf_pool_crashes(case) if case.op in ("max_pool2d", "avg_pool2d") else None
+        if sig:
+            got = _killed(sig, "TensorFlow")
+        else:
+            got = _in_child(lambda case=case: _classified(case))
+            if isinstance(got, tuple):  # the child died: which library killed it is not known
+                got = _killed(got[1], "TensorFlow or PyTorch")
+        print(json.dumps(got), flush=True)
+
+
+def run_isolated(cases: list[Case]) -> list[dict]:
+    """:func:`run_case` for cases convlib refuses, each in a forked child of a fresh worker.
+
+    Where no window fits, TensorFlow's oneDNN kernels do not refuse: some return a tensor of
+    the input's shape and leave the heap corrupted (glibc aborts thousands of calls later,
+    "corrupted size vs. prev_size"), and ``tf.nn.max_pool2d`` can die with SIGFPE. Such
+    requests therefore never run in the caller's process.
+    """
+    import subprocess
+
+    if not cases:
+        return []
+    payload = json.dumps([c.to_json() for c in cases])
+    done = subprocess.run([sys.executable, "-m", "convlib.verify", "--isolated"], input=payload,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return [json.loads(line) for line in done.stdout.splitlines()[-len(cases) :]]
+
+
+def run_cases(cases: list[Case]) -> list[dict]:
+    """Check and classify each case: in this process, or isolated where convlib refuses it."""
+    refused = [i for i, c in enumerate(cases) if _convlib_refuses(c)]
+    isolated = dict(zip(refused, run_isolated([cases[i] for i in refused])))
+    return [isolated[i] if i in isolated else _classified(c) for i, c in enumerate(cases)]
+
+
+def _classified(case: Case) -> dict:
+    reports = check_case(case)
+    got = classify(case, reports)
+    got["report"] = "\n".join(
+        f"[{part}]\n{rep}" if len(reports) > 1 else str(rep) for part, rep in reports.items()
+    )
+    return got
+
+
+def run_case(case: Case) -> dict:
+    """Check and classify one case: ``{"kind", "who", "reason", "max_diff", "errors", "report"}``.
+
+    ``report`` is the cross-check's table (one per gradient for ``conv2d_backward``).
+    """
+    return run_cases([case])[0]
+
+
+# --------------------------------------------------------------------------- the run
+def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> dict:
+    """Run every configuration; return the JSON-able summary (counts per class, examples, timing).
+
+    Each class is ``(kind, who, reason)``; it keeps its count per operation, the largest
+    ``max|diff|`` seen, the first example's configuration and its error lines.
+    """
+    from ..frameworks import load_tf, load_torch
+
+    tf, torch = load_tf(), load_torch()
+    start, classes = time.perf_counter(), {}
+    cases = configurations(quick, seed, ops)
+    refused = [i for i, c in enumerate(cases) if _convlib_refuses(c)]
+    isolated = dict(zip(refused, run_isolated([cases[i] for i in refused])))
+    if progress:
+        progress(f"{len(refused)} refused configurations, isolated, in {time.perf_counter() - start:.0f} s")
+    for i, case in enumerate(cases):
+        got = isolated[i] if i in isolated else classify(case, check_case(case))
+        key = (got["kind"], got["who"], got["reason"])
+        entry = classes.setdefault(key, {"kind": key[0], "who": key[1], "reason": key[2], "count": 0,
+                                         "ops": {}, "max_diff": None, "example": case.to_json(),
+                                         "errors": got["errors"]})  # fmt: skip
+        entry["count"] += 1
+        entry["ops"][case.op] = entry["ops"].get(case.op, 0) + 1
+        if got["max_diff"] is not None:
+            entry["max_diff"] = max(entry["max_diff"] or 0.0, got["max_diff"])
+        if progress and (i + 1) % 500 == 0:
+            progress(f"{i + 1}/{len(cases)} in {time.perf_counter() - start:.0f} s")
+    wall = time.perf_counter() - start
+    ordered = sorted(classes.values(), key=lambda e: ("agree refused disagree".index(e["kind"]), -e["count"]))
+    counts = {k: sum(e["count"] for e in ordered if e["kind"] == k) for k in ("agree", "refused", "disagree")}
+    return {
+        "seed": seed,
+        "quick": quick,
+        "configurations": len(cases),
+        "wall_seconds": round(wall, 1),
+        "isolated": len(refused),
+        "cpus": len(__import__("os").sched_getaffinity(0)),
+        "versions": {"tensorflow": tf.__version__, "torch": torch.__version__, "numpy": np.__version__},
+        "counts": counts,
+        "unexplained": sum(e["count"] for e in ordered if "UNEXPLAINED" in e["reason"]),
+        "classes": ordered,
+    }
+
+
+def class_table(summary: dict) -> str:
+    """Counts per class, one line each: kind, who, count, largest max|diff|, reason."""
+    rows = [("kind", "who", "count", "max|diff|", "reason")]
+    for e in summary["classes"]:
+        md = "" if e["max_diff"] is None else f"{e['max_diff']:.1e}"
+        rows.append((e["kind"], e["who"] or "-", str(e["count"]), md, e["reason"] or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+
+
+def ops_table(summary: dict) -> str:
+    """How each operation's configurations split between agree, refused and disagree."""
+    from .cases import OPS
+
+    rows = [("operation", "agree", "refused", "disagree", "total")]
+    for op in OPS:
+        n = {k: sum(e["ops"].get(op, 0) for e in summary["classes"] if e["kind"] == k) for k in rows[0][1:4]}
+        rows.append((op, *(str(v) for v in n.values()), str(sum(n.values()))))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in rows)  # fmt: skip
