@@ -46,5 +46,7 @@ verify: $(STAMP)
 	CONVLIB_FUZZ=full $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
 	$(BIN)/python -m convlib.verify --json verification/full.json
 
+# One thread (the book's table) and all cores; each about a minute and a half on 2 cores.
 bench: $(STAMP)
-	$(BIN)/python -m convlib.bench --batch 1 8 --json benchmarks/resnet50_cpu.json
+	$(BIN)/python -m convlib.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu_1thread.json
+	$(BIN)/python -m convlib.bench --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu.json

@@ -8,8 +8,9 @@ run times, interleaved and repeated, with the median kept: :func:`convlib.conv2d
 it takes minutes), ``torch.nn.functional.conv2d`` on an NCHW tensor converted beforehand
 and on a ``channels_last`` one, ``tf.nn.conv2d``, and the roofline: one ``np.matmul`` of
 the im2col shape ``(N*H_out*W_out, kh*kw*C) @ (kh*kw*C, O)``, the same FLOPs. Every
-contender gets the same thread count. Medians are the headline; the best-of-repeats times
-and the load average are stored too, since on a shared machine other processes steal cores.
+contender gets the same thread count, and each repeat times them in a fresh random order.
+Medians are the headline; the best-of-repeats times and the load average are stored too,
+since on a shared machine other processes steal cores.
 Each engine's workspace is measured with ``tracemalloc`` in an untimed call on the padded
 input, and every output is compared with a float64 reference.
 """
@@ -145,9 +146,12 @@ def run_layer(layer, batch: int, repeats: int, torch, tf) -> dict:
             lambda f=fn: f(xp, w, stride=(s, s), dilation=(1, 1), groups=1), ref.size * 4
         )
     times = {cname: [] for cname in calls}
-    order = list(calls)
-    for r in range(repeats):
-        for cname in order[r % len(order) :] + order[: r % len(order)]:  # rotate who goes first
+    # A fresh random order in every repeat: a contender timed right after one that read the same
+    # input finds it in cache. A fixed rotation always timed "auto" right after the GEMM roofline,
+    # which had just flushed the cache, and made it look 10-25% slower than its own engine at batch 1.
+    shuffle = np.random.default_rng(repeats)
+    for _ in range(repeats):
+        for cname in shuffle.permutation(list(calls)):
             t0 = time.perf_counter()
             calls[cname]()
             times[cname].append(time.perf_counter() - t0)
@@ -192,6 +196,10 @@ def summarize(records: list[dict]) -> dict:
         out[str(batch)] = {
             "geomean_auto_over_peer": _geomean(r["auto_over_peer"] for r in rs),
             "geomean_auto_over_peer_min": _geomean(r["auto_over_peer_min"] for r in rs),
+            # The same ratio for the roofline itself: one NumPy matrix product of the layer's FLOPs.
+            "geomean_gemm_over_peer": _geomean(
+                r["time_s"]["gemm"] / min(r["time_s"][q] for q in PEERS) for r in rs
+            ),
             "min_auto_vs_roofline": min(r["auto_vs_roofline"] for r in rs),
             "layers_at_085_roofline": sum(r["auto_vs_roofline"] >= 0.85 for r in rs),
             "layers": len(rs),

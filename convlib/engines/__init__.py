@@ -17,8 +17,9 @@ from . import fft, im2col, naive, shifted, winograd
 
 __all__ = ["ENGINES", "choose_algorithm", "select_engine", "supports"]
 
-# Thresholds of the "auto" rule, read off benchmarks/resnet50_cpu.json (see choose_algorithm).
-WINOGRAD_MIN_OUT = 16
+# Thresholds of the "auto" rule, read off benchmarks/resnet50_cpu_1thread.json (see choose_algorithm).
+WINOGRAD_F4_MIN_TILES = 48
+WINOGRAD_F2_MIN_TILES = 48
 WINOGRAD_MIN_CHANNELS = 16
 # F(4x4)'s float32 error grows with the channels summed: measured 2.5e-6 at 64, 5.6e-6 to
 # 7.5e-6 at 512 (relative to max|y|, vs float64); beyond 512 it would near the 1e-5 tolerance.
@@ -54,10 +55,12 @@ def supports(algorithm: str, w_shape, *, stride, dilation) -> bool:
 def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups) -> str:
     """The ``"auto"`` rule: the engine name for one layer, from ``benchmarks/resnet50_cpu.json``.
 
-    1. A 3x3, stride-1, dilation-1 kernel with an output of at least ``WINOGRAD_MIN_OUT`` cells a side
-       and ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS`` channels per group: ``winograd_f4``.
-       There its 4x fewer multiplications beat the cost of the transforms; on smaller maps the
-       tiles waste work (7x7 pads to 8x8) and its 36 GEMMs per block are too small.
+    1. A 3x3, stride-1, dilation-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
+       channels per group: ``winograd_f4`` if the batch has at least ``WINOGRAD_F4_MIN_TILES``
+       4x4 output tiles, else ``winograd_f2`` if it has at least ``WINOGRAD_F2_MIN_TILES`` 2x2
+       tiles. The tiles are the rows of Winograd's products: with fewer, those 36 (or 16) GEMMs
+       are too small for BLAS and the transforms cost more than the multiplications saved
+       (ResNet-50's 7x7 res5 maps at batch 1 make 4 tiles of 4x4 per image, 16 of 2x2).
     2. A large kernel (``kh * kw >= FFT_MIN_TAPS``) with stride 1: ``fft``. ResNet-50 has none;
        this threshold comes from a side measurement (kernels 5 to 15, 16 and 64 channels,
        64x64 maps) where FFT overtook im2col only from about 13x13 on.
@@ -69,16 +72,22 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups) -> str:
     --------
     >>> choose_algorithm((8, 58, 58, 64), (3, 3, 64, 64), stride=(1, 1), dilation=(1, 1), groups=1)
     'winograd_f4'
+    >>> choose_algorithm((8, 9, 9, 512), (3, 3, 512, 512), stride=(1, 1), dilation=(1, 1), groups=1)
+    'winograd_f2'
+    >>> choose_algorithm((1, 9, 9, 512), (3, 3, 512, 512), stride=(1, 1), dilation=(1, 1), groups=1)
+    'im2col'
     >>> choose_algorithm((8, 56, 56, 64), (1, 1, 64, 256), stride=(1, 1), dilation=(1, 1), groups=1)
     'im2col'
     """
     kh, kw, cg, o = w_shape
     stride, dilation = tuple(stride), tuple(dilation)
-    ho, wo = xp_shape[1] - kh + 1, xp_shape[2] - kw + 1
+    n, ho, wo = xp_shape[0], xp_shape[1] - kh + 1, xp_shape[2] - kw + 1
     if (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1):
         channels_ok = WINOGRAD_MIN_CHANNELS <= min(cg, o // groups) and cg <= WINOGRAD_MAX_CHANNELS
-        if min(ho, wo) >= WINOGRAD_MIN_OUT and channels_ok:
+        if channels_ok and n * -(-ho // 4) * -(-wo // 4) >= WINOGRAD_F4_MIN_TILES:
             return "winograd_f4"
+        if channels_ok and n * -(-ho // 2) * -(-wo // 2) >= WINOGRAD_F2_MIN_TILES:
+            return "winograd_f2"
     if kh * kw >= FFT_MIN_TAPS and stride == (1, 1):
         return "fft"
     return "im2col"

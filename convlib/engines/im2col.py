@@ -1,7 +1,7 @@
 """im2col + GEMM: gather every window into a row, then one matrix product per group.
 
 The windows come from ``numpy.lib.stride_tricks.sliding_window_view`` (a read-only view)
-and are copied one block at a time into a reused buffer, in ``(kh, kw, C)`` order so that
+and are copied one cache-sized block at a time into a reused buffer, in ``(kh, kw, C)`` order so that
 the innermost copy runs over contiguous channels; the product is written straight into
 the output with ``np.matmul(..., out=)``. A 1x1 stride-1 layer needs no gather at all:
 the input already is the patch matrix.
@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..shapes import effective_kernel_size
+from . import _blocks
 from ._blocks import blocks, output_size
 
 
@@ -46,7 +47,8 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     Shape
     -----
     ``H_out = floor((H_p - d*(kh-1) - 1) / s) + 1``, likewise ``W_out``.
-    Workspace: at most ``_blocks.BUFFER_BYTES`` of gathered patches at a time.
+    Workspace: about ``_blocks.CACHE_BYTES`` of gathered patches at a time (one output row
+    more where a single row is larger).
 
     Examples
     --------
@@ -66,7 +68,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     direct = kh == kw == 1 and tuple(stride) == (1, 1) and xp.flags.c_contiguous
     v = None if direct else windows(xp, kh, kw, stride=stride, dilation=dilation)
     buf = np.empty(0, dtype=dtype)
-    for b0, b1, r0, r1 in blocks(n, ho, wo * k * dtype.itemsize):
+    for b0, b1, r0, r1 in blocks(n, ho, wo * k * dtype.itemsize, budget=_blocks.CACHE_BYTES):
         rows = (b1 - b0) * (r1 - r0) * wo
         out = y[b0:b1, r0:r1].reshape(rows, o)
         for g, wm in enumerate(w_mats):
