@@ -16,8 +16,10 @@ from matplotlib.figure import Figure
 
 from .anim import AnimationHTML, animate_conv, save_gif, to_jshtml
 from .draw import draw_conv, draw_logo, draw_pool
+from .engines import draw_im2col, draw_winograd
 from .geometry import COLORS, AxisGeometry, conv_geometry, pool_geometry
 from .plots import explore, plot_output_size_curve
+from .speed import plot_benchmark
 from .transpose import draw_transpose
 
 __all__ = [
@@ -35,6 +37,9 @@ __all__ = [
     "save_gif",
     "plot_output_size_curve",
     "explore",
+    "draw_im2col",
+    "draw_winograd",
+    "plot_benchmark",
 ]
 
 

@@ -1,0 +1,89 @@
+"""How much memory each engine needs besides its output, as the input grows.
+
+Plain im2col would hold the whole patch matrix, ``(N * H_out * W_out) x (kh * kw * C)``
+values, which grows with the input without bound; convlib's engines work in blocks of
+at most ``engines._blocks.BUFFER_BYTES`` and promise at most 64 MiB of workspace for any
+input. :func:`workspace_profile` measures that promise with ``tracemalloc`` (which sees
+every NumPy allocation), and :func:`plot_workspace` draws it.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+
+from .engines import ENGINES
+from .shapes import conv_output_size
+
+__all__ = ["WORKSPACE_LIMIT_MIB", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
+
+WORKSPACE_LIMIT_MIB = 64
+
+
+def patch_matrix_mib(n: int, h: int, w: int, c: int, k: int, itemsize: int = 4) -> float:
+    """MiB of the full im2col patch matrix of a valid, stride-1 ``k x k`` conv.
+
+    Shape: ``(n * (h - k + 1) * (w - k + 1)) x (k * k * c)`` values of ``itemsize`` bytes.
+
+    Examples
+    --------
+    >>> round(patch_matrix_mib(1, 1400, 1400, 16, 3))
+    1074
+    """
+    rows = n * conv_output_size(h, k) * conv_output_size(w, k)
+    return rows * k * k * c * itemsize / 2**20
+
+
+def workspace_profile(sizes=(100, 400, 1400), channels: int = 16, out_channels: int = 2, k: int = 3):
+    """Peak extra memory of every fast engine on square ``size x size x channels`` inputs.
+
+    Each engine runs once on a valid ``k x k`` conv (float32, batch 1) under ``tracemalloc``;
+    its peak traced allocation minus the output is its workspace.
+
+    Returns
+    -------
+    list of dict
+        ``{"size", "patch_matrix_mib", "engines": {name: MiB}}`` per size, ``naive`` left out
+        (it is the slow reference) and Winograd only where ``k == 3``.
+    """
+    from .engines import supports
+
+    rng, rows = np.random.default_rng(0), []
+    w = np.full((k, k, channels, out_channels), 0.1, np.float32)
+    for size in sizes:
+        x = rng.standard_normal((1, size, size, channels), dtype=np.float32)
+        got = {}
+        for name, engine in ENGINES.items():
+            if name == "naive" or not supports(name, w.shape, stride=(1, 1), dilation=(1, 1)):
+                continue
+            tracemalloc.start()
+            y = engine(x, w, stride=(1, 1), dilation=(1, 1), groups=1)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            got[name] = (peak - y.nbytes) / 2**20
+        rows.append(
+            {"size": size, "patch_matrix_mib": patch_matrix_mib(1, size, size, channels, k), "engines": got}
+        )
+    return rows
+
+
+def plot_workspace(rows):
+    """Workspace against input size, one line per engine, next to the full patch matrix."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    sizes = [r["size"] for r in rows]
+    ax.plot(sizes, [r["patch_matrix_mib"] for r in rows], ":k", marker="s", label="full im2col patch matrix")
+    for name in rows[0]["engines"]:
+        ax.plot(sizes, [r["engines"][name] for r in rows], marker="o", label=name)
+    ax.axhline(
+        WORKSPACE_LIMIT_MIB, color="tab:red", lw=1, ls="--", label=f"{WORKSPACE_LIMIT_MIB} MiB promise"
+    )
+    ax.set(xscale="log", yscale="log", xlabel="input height = width (16 channels, 3x3 kernel)")
+    ax.set(ylabel="MiB besides the output", title="Peak workspace, traced by tracemalloc")
+    ax.legend(fontsize=8)
+    return fig
