@@ -228,6 +228,10 @@ def meta(threads: int, repeats: int, quick: bool, torch, tf) -> dict:
         "cpu_count": os.cpu_count(),
         "blas": blas,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        # With more than one thread, idle worker threads that spin (PyTorch's OpenMP, OpenBLAS)
+        # steal the cores of whichever contender runs next; `make bench` sets these so they sleep.
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
         # The machine is shared: a 1-minute load average above the thread count means other
         # processes competed for the cores while this ran, and timings are noisy.
         "loadavg_at_end": list(os.getloadavg()),
