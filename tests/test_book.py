@@ -11,6 +11,7 @@ controls of every embedded animation. A screenshot of each page goes to
 import functools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,7 +174,10 @@ def check_page(browser, base: str, html_dir: Path, page: str) -> list[str]:
         )
         page = browser.current_url[len(base) + 1 :].split("#")[0]
     source = page_source(html_dir, page)
-    mathjax = browser.execute_async_script(_WAIT_FOR_MATHJAX) if "mathjax" in source else "ok"
+    # Sphinx loads MathJax only on pages with math; a page without any formula has no loader
+    # to wait for (and its "mathjax_ignore" output classes are not one).
+    loads_mathjax = re.search(r"<script[^>]*\bsrc=\"[^\"]*mathjax", source, re.IGNORECASE)
+    mathjax = browser.execute_async_script(_WAIT_FOR_MATHJAX) if loads_mathjax else "ok"
     facts = browser.execute_script(_PAGE_FACTS)
     browser.save_screenshot(f"{shot}.png")
     if facts["animations"]:  # a second picture, scrolled to the first animation and its controls

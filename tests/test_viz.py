@@ -23,7 +23,7 @@ def _pair(v):
 
 
 def _expected(n_h, n_w, k, stride, padding, dilation):
-    """Sizes straight from shapes.py, one axis at a time."""
+    """Sizes straight from convlib.shapes, one axis at a time."""
     pads = padding if isinstance(padding, str) else None
     out = []
     for axis, n in enumerate((n_h, n_w)):
@@ -59,7 +59,7 @@ def test_draw_conv_counts_match_shapes(cfg):
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=str)
 def test_formula_text_evaluates_to_drawn_size(cfg):
-    """The formula's numbers, evaluated independently, give the size shapes.py gives."""
+    """The formula's numbers, evaluated independently, give the size convlib.shapes gives."""
     fig = viz.draw_conv(*cfg[:3], stride=cfg[3], padding=cfg[4], dilation=cfg[5])
     text = [t for t in fig.findobj() if getattr(t, "get_gid", lambda: None)() == "formula"][0].get_text()
     rows = re.findall(

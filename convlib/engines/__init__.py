@@ -53,7 +53,7 @@ def supports(algorithm: str, w_shape, *, stride, dilation) -> bool:
 
 
 def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups) -> str:
-    """The ``"auto"`` rule: the engine name for one layer, from ``benchmarks/resnet50_cpu.json``.
+    """The ``"auto"`` rule: the engine name for one layer, from ``benchmarks/resnet50_cpu_1thread.json``.
 
     1. A 3x3, stride-1, dilation-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
        channels per group: ``winograd_f4`` if the batch has at least ``WINOGRAD_F4_MIN_TILES``

@@ -78,7 +78,7 @@ def _place(window: list, current: Rectangle, gh, gw, i: int, j: int) -> None:
 
 
 def _formula(name: str, g: AxisGeometry, ceil: bool = False) -> str:
-    """The size formula with this axis's numbers, ending in the size shapes.py computed."""
+    """The size formula with this axis's numbers, ending in the size convlib.shapes computed."""
     lo, hi = (r"\lceil", r"\rceil") if ceil else (r"\lfloor", r"\rfloor")
     return (
         f"${name}_{{out}} = {lo}({g.n} + {g.before} + {g.after} - {g.dilation}\\cdot({g.k}-1) - 1)"

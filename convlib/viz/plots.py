@@ -31,7 +31,7 @@ def plot_output_size_curve(ns, k: int, *, configs=None, dilation: int = 1) -> Fi
             try:
                 pts.append((n, conv_output_size(n, k, stride=stride, padding=padding, dilation=dilation)))
             except ValueError:
-                continue  # no window fits: shapes.py refuses, so the curve has no point there
+                continue  # no window fits: convlib.shapes refuses, so the curve has no point there
         if pts:
             line = ax.plot(*zip(*pts), marker="o", ms=3, label=f"padding={padding!r}, stride={stride}")[0]
             line.set_gid(f"curve-{padding}-{stride}")
