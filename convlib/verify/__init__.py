@@ -10,8 +10,9 @@ run through :mod:`convlib.crosscheck` and lands in exactly one class:
 
 Each refusal or disagreement is matched against :data:`REASONS`, the list of causes
 understood so far; anything unmatched is reported as ``unexplained`` and fails the tests.
-Requests convlib refuses run in forked children (:func:`run_isolated`): that is where
-TensorFlow's kernels misbehave badly enough to take the process down.
+Requests convlib refuses run in forked children (:func:`run_isolated`): they reach the
+frameworks' untested paths, and one of them (``tf.nn.max_pool2d`` with a window wider than
+the input) kills its process with SIGFPE.
 
 Modules: :mod:`.cases` (what is sampled), :mod:`.reasons` (the classes),
 :mod:`.matrix` (running), :mod:`.precision` (float32 error study), :mod:`.cli`.

@@ -160,10 +160,11 @@ def _isolated_worker(payload: list[dict]) -> None:
 def run_isolated(cases: list[Case]) -> list[dict]:
     """:func:`run_case` for cases convlib refuses, each in a forked child of a fresh worker.
 
-    Where no window fits, TensorFlow's oneDNN kernels do not refuse: some return a tensor of
-    the input's shape and leave the heap corrupted (glibc aborts thousands of calls later,
-    "corrupted size vs. prev_size"), and ``tf.nn.max_pool2d`` can die with SIGFPE. Such
-    requests therefore never run in the caller's process.
+    Such requests reach the frameworks' least tested paths: ``tf.nn.conv2d`` returns an
+    uninitialised tensor of the input's shape where no window fits, and ``tf.nn.max_pool2d``
+    with a window wider than the input dies with SIGFPE. Whatever such a path does to its
+    process, it does it to a child. (The heap corruption that first ended the full run came
+    from a valid request instead, TF's strided 1x1 gradient: see :mod:`.defects`.)
     """
     import subprocess
 
