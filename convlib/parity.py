@@ -24,6 +24,7 @@ __all__ = [
     "parity",
     "parity_table",
     "numbers_in",
+    "clean_message",
 ]
 
 
@@ -177,12 +178,22 @@ def parity() -> list[dict]:
     return rows
 
 
+def clean_message(text: str) -> str:
+    """A framework's message without TensorFlow's ``{{function_node ...}}`` op-path prefix.
+
+    Examples
+    --------
+    >>> clean_message("InvalidArgumentError: {{function_node __wrapped__Conv2D}} Bad stride")
+    'InvalidArgumentError: Bad stride'
+    """
+    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
+
+
 def parity_table(rows=None, width: int = 90) -> str:
     """The parity rows as text: the class, then one line per library (messages cut to ``width``)."""
     lines = []
     for row in rows or parity():
         lines.append(row["class"])
         for name in ("TensorFlow", "PyTorch", "convlib"):
-            text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", row[name])  # TF's op-path prefix
-            lines.append(f"  {name:<10} {text[:width]}")
+            lines.append(f"  {name:<10} {clean_message(row[name])[:width]}")
     return "\n".join(lines)

@@ -21,7 +21,16 @@ Run ``python -m convlib.verify [--quick] [--json PATH] [--seed N]``.
 
 from .cases import OPS, Case, configurations
 from .cli import main
-from .matrix import check_case, class_table, ops_table, run_case, run_cases, run_isolated, run_matrix
+from .matrix import (
+    check_case,
+    class_table,
+    describe_class,
+    ops_table,
+    run_case,
+    run_cases,
+    run_isolated,
+    run_matrix,
+)
 from .precision import plot_precision, precision_study
 from .reasons import REASONS, classify
 
@@ -36,6 +45,7 @@ __all__ = [
     "run_matrix",
     "class_table",
     "ops_table",
+    "describe_class",
     "precision_study",
     "plot_precision",
     "REASONS",

@@ -266,3 +266,20 @@ def ops_table(summary: dict) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
                      for r in rows)  # fmt: skip
+
+
+def describe_class(entry: dict, got: dict | None = None, width: int = 100) -> str:
+    """One class of a stored run as a few lines: the reason, its example, each library's message.
+
+    ``entry`` is one of ``summary["classes"]``; ``got``, the example's live result from
+    :func:`run_cases`, supplies the messages (the stored ones otherwise).
+    """
+    from ..parity import clean_message
+
+    ex, errors = entry["example"], (got or entry)["errors"]
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in ex["kwargs"].items())
+    w = "" if ex["w"] is None else f", w={tuple(ex['w'])}"
+    lines = [f"[{entry['kind']}, {entry['count']}x] {entry['reason']}"]
+    lines.append(f"  {ex['op']}(x={tuple(ex['x'])}{w}, {kwargs})"[: width + 2])
+    lines += [f"  {name}: {clean_message(msg)}"[: width + 2] for name, msg in sorted(errors.items())]
+    return "\n".join(lines)
