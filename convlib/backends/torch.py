@@ -123,7 +123,7 @@ def _winograd(torch, xp, w, stride, dilation, groups, m):
     bt, gm, at = (torch.as_tensor(t, device=xp.device) for t in winograd.transforms(m, np.float64))
     bt, gm, at = (t.to(xp.dtype) for t in (bt, gm, at))
     in_t, out_t = torch.kron(bt, bt), torch.kron(at, at)
-    u = torch.einsum("ai,ijco,bj->abco", gm, w, gm).reshape(a * a, cg, o)
+    u = (torch.kron(gm, gm) @ w.reshape(9, cg * o)).reshape(a * a, cg, o)  # as the NumPy engine
     # Zero rows/columns at the bottom/right so the last tile is whole (H_p = H_out + 2 <= th*m + 2).
     xs = torch.nn.functional.pad(xp, (0, 0, 0, tw * m + 2 - wp, 0, th * m + 2 - hp))
     tiles = xs.unfold(1, a, m).unfold(2, a, m)  # (N, th, tw, C, a, a)
