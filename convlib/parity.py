@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .isolation import signal_in_child
+
 __all__ = [
-    "signal_in_child",
     "ParityCase",
     "cases",
     "parity",
@@ -38,43 +38,6 @@ class ParityCase:
     convlib: object
     names: tuple  # substrings convlib's message must contain (the parameter, the sizes)
     numbers: tuple  # the sizes of the request; any a framework names, convlib must name too
-
-
-def signal_in_child(fn) -> int | None:
-    """Call ``fn()`` in a forked child; the signal that killed it, or None if it returned or raised.
-
-    Some invalid requests kill TensorFlow's process (a failed C++ ``CHECK`` aborts, an integer
-    division by zero raises SIGFPE) instead of raising; trying them in a child first keeps the
-    caller alive to record it. Only call TensorFlow in ``fn``: a fork after PyTorch has used
-    its thread pool can deadlock.
-    """
-    import faulthandler
-    import os
-
-    from .frameworks import quiet_stderr
-
-    for _attempt in range(3):
-        pid = os.fork()
-        if pid == 0:  # child: leave without running any cleanup, whatever happens
-            try:
-                faulthandler.disable()  # pytest's handler would print the child's abort as a crash
-                with quiet_stderr():  # the abort's stack trace would reach the notebook otherwise
-                    fn()
-            finally:
-                os._exit(0)
-        # A child forked while another library's thread pool held a lock can deadlock before
-        # it starts: that is the fork's fault, not the call's, so kill it and fork again.
-        for _ in range(500):
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.01)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            continue
-        return os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    raise RuntimeError("a forked child hung three times; the call could not be tried safely")
 
 
 def numbers_in(text: str, wanted) -> set:

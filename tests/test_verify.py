@@ -99,10 +99,21 @@ def test_a_child_killed_by_a_signal_is_reported_not_fatal():
     import os
     import signal
 
-    from convlib.verify.matrix import _in_child
+    from convlib.isolation import run_in_child
 
-    assert _in_child(lambda: os.kill(os.getpid(), signal.SIGSEGV)) == ("signal", signal.SIGSEGV)
-    assert _in_child(lambda: {"ok": [1, 2]}) == {"ok": [1, 2]}
+    assert run_in_child(lambda: os.kill(os.getpid(), signal.SIGSEGV)) == ("signal", signal.SIGSEGV)
+    assert run_in_child(lambda: {"ok": [1, 2]}) == ("returned", {"ok": [1, 2]})
+
+
+def test_a_hung_child_is_killed_and_retried_then_reported():
+    import time
+
+    from convlib.isolation import run_in_child
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="hung three times"):
+        run_in_child(lambda: time.sleep(30), timeout=0.3)
+    assert time.monotonic() - start < 10  # three 0.3 s tries, not the 30 s sleep
 
 
 def test_strided_1x1_gradient_goes_around_the_onednn_defect():

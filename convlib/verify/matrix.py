@@ -76,7 +76,7 @@ def _tf_pool_crashes(case: Case) -> int | None:
     the literal TF call is first tried in a forked child of the isolated worker.
     """
     from ..frameworks import load_tf
-    from ..parity import signal_in_child
+    from ..isolation import signal_in_child
 
     tf, kw = load_tf(), case.kwargs
     if not (isinstance(kw["padding"], str) and kw["padding"].lower() == "valid"):
@@ -88,52 +88,10 @@ def _tf_pool_crashes(case: Case) -> int | None:
 
 
 def _killed(sig: int, who: str) -> dict:
-    name = {6: "SIGABRT", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV"}.get(sig, "a signal")
-    return dict(kind="refused", who=who, reason=_reason(f"{who}: killed by signal"), max_diff=None,
-                errors={who: f"killed by signal {sig} ({name})"})  # fmt: skip
-
-
-def _in_child(fn, timeout: float = 120.0):
-    """``fn()``'s JSON-able result, computed in a forked child; ``("signal", n)`` if it was killed.
-
-    The child writes its result down a pipe and leaves with ``os._exit``: whatever a
-    framework's kernel did to the child's heap goes with it. A child that hangs (a fork
-    taken while some thread pool held a lock) is killed and forked again.
-    """
-    import faulthandler
-    import os
-    import select
     import signal
 
-    for _attempt in range(3):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            try:
-                faulthandler.disable()  # a crash is this function's result, not a traceback to print
-                data = json.dumps(fn()).encode()
-                for i in range(0, len(data), 1 << 16):
-                    os.write(w, data[i : i + (1 << 16)])
-            finally:
-                os._exit(0)
-        os.close(w)
-        chunks, deadline = [], time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0 and select.select([r], [], [], left)[0]:
-            chunk = os.read(r, 1 << 16)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        os.close(r)
-        if left <= 0:  # hung: kill it and fork again
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            continue
-        _, status = os.waitpid(pid, 0)
-        if os.WIFSIGNALED(status):
-            return ("signal", os.WTERMSIG(status))
-        return json.loads(b"".join(chunks))
-    raise RuntimeError("a forked child hung 3 times running one verification case")
+    return dict(kind="refused", who=who, reason=_reason(f"{who}: killed by signal"), max_diff=None,
+                errors={who: f"killed by signal {sig} ({signal.Signals(sig).name})"})  # fmt: skip
 
 
 def _isolated_worker(payload: list[dict]) -> None:
@@ -143,6 +101,7 @@ def _isolated_worker(payload: list[dict]) -> None:
     of theirs is busy when the next child is forked.
     """
     from ..frameworks import load_tf, load_torch
+    from ..isolation import run_in_child
 
     load_tf(), load_torch()
     for d in payload:
@@ -151,9 +110,11 @@ def _isolated_worker(payload: list[dict]) -> None:
         if sig:
             got = _killed(sig, "TensorFlow")
         else:
-            got = _in_child(lambda case=case: _classified(case))
-            if isinstance(got, tuple):  # the child died: which library killed it is not known
-                got = _killed(got[1], "TensorFlow or PyTorch")
+            kind, got = run_in_child(lambda case=case: _classified(case))
+            if kind == "signal":  # the child died: which library killed it is not known
+                got = _killed(got, "TensorFlow or PyTorch")
+            elif kind == "raised":  # a defect of the verifier itself: stop, saying where
+                raise RuntimeError(f"checking {case} raised {got}")
         print(json.dumps(got), flush=True)
 
 
