@@ -24,7 +24,6 @@ import os
 import platform
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
@@ -32,6 +31,7 @@ from .conv import conv2d
 from .engines import ENGINES, choose_algorithm, supports
 from .frameworks import load_tf, load_torch
 from .shapes import conv_output_size
+from .workspace import peak_extra_mib
 
 __all__ = ["RESNET50_LAYERS", "QUICK_LAYERS", "run_layer", "main"]
 
@@ -85,16 +85,6 @@ def set_threads(threads: int, torch, tf):
     return threadpool_limits(limits=threads)
 
 
-def _peak_extra_mib(fn, out_bytes: int) -> float:
-    """Peak traced allocation of ``fn()`` minus its output, in MiB."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return max(0.0, (peak - out_bytes) / 2**20)
-
-
 def _contenders(x, w, p, s, torch, tf, engines):
     """Name -> zero-argument callable, every input converted beforehand."""
     f = torch.nn.functional
@@ -142,9 +132,7 @@ def run_layer(layer, batch: int, repeats: int, torch, tf) -> dict:
     auto = choose_algorithm(xp.shape, w.shape, stride=(s, s), dilation=(1, 1), groups=1)
     for e in engines:
         fn = ENGINES[auto if e == "auto" else e]
-        peak[e] = _peak_extra_mib(
-            lambda f=fn: f(xp, w, stride=(s, s), dilation=(1, 1), groups=1), ref.size * 4
-        )
+        peak[e] = peak_extra_mib(lambda f=fn: f(xp, w, stride=(s, s), dilation=(1, 1), groups=1))
     times = {cname: [] for cname in calls}
     # A fresh random order in every repeat: a contender timed right after one that read the same
     # input finds it in cache. A fixed rotation always timed "auto" right after the GEMM roofline,

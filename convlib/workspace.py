@@ -16,9 +16,27 @@ import numpy as np
 from .engines import ENGINES
 from .shapes import conv_output_size
 
-__all__ = ["WORKSPACE_LIMIT_MIB", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
+__all__ = ["WORKSPACE_LIMIT_MIB", "peak_extra_mib", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
 
 WORKSPACE_LIMIT_MIB = 64
+
+
+def peak_extra_mib(fn) -> float:
+    """Peak memory traced while ``fn()`` runs, minus the array it returns, in MiB (at least 0).
+
+    Examples
+    --------
+    >>> round(peak_extra_mib(lambda: np.zeros(2**20, np.uint8)), 2)  # the output is not workspace
+    0.0
+    >>> round(peak_extra_mib(lambda: (np.ones(2**20, np.uint8), np.zeros(1))[1]), 1)  # 1 MiB freed
+    1.0
+    """
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    out = fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return max(0.0, (peak - out.nbytes) / 2**20)
 
 
 def patch_matrix_mib(n: int, h: int, w: int, c: int, k: int, itemsize: int = 4) -> float:
@@ -57,11 +75,9 @@ def workspace_profile(sizes=(100, 400, 1400), channels: int = 16, out_channels: 
         for name, engine in ENGINES.items():
             if name == "naive" or not supports(name, w.shape, stride=(1, 1), dilation=(1, 1)):
                 continue
-            tracemalloc.start()
-            y = engine(x, w, stride=(1, 1), dilation=(1, 1), groups=1)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            got[name] = (peak - y.nbytes) / 2**20
+            got[name] = peak_extra_mib(
+                lambda e=engine, x=x: e(x, w, stride=(1, 1), dilation=(1, 1), groups=1)
+            )
         rows.append(
             {"size": size, "patch_matrix_mib": patch_matrix_mib(1, size, size, channels, k), "engines": got}
         )
