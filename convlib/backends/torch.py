@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines import ENGINES, choose_algorithm, winograd
-from ..engines._blocks import blocks
+from ..engines._blocks import blocks, output_size
 from ..frameworks import load_torch
 from ..layout import check_shapes
 from ..padding import apply_padding, normalize_padding_mode
@@ -55,7 +55,7 @@ def _pad(torch, x, pads, mode):
 def _out_hw(xp, w, stride, dilation):
     (sh, sw), (dh, dw) = stride, dilation
     eh, ew = effective_kernel_size(w.shape[0], dh), effective_kernel_size(w.shape[1], dw)
-    return (xp.shape[1] - eh) // sh + 1, (xp.shape[2] - ew) // sw + 1, eh, ew
+    return output_size(xp.shape[1], w.shape[0], sh, dh), output_size(xp.shape[2], w.shape[1], sw, dw), eh, ew
 
 
 def _naive(torch, xp, w, stride, dilation, groups):
@@ -118,7 +118,7 @@ def _winograd(torch, xp, w, stride, dilation, groups, m):
     n, hp, wp, c = xp.shape
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
-    ho, wo = hp - 2, wp - 2
+    ho, wo = output_size(hp, 3, 1, 1), output_size(wp, 3, 1, 1)
     th, tw = -(-ho // m), -(-wo // m)
     bt, gm, at = (torch.as_tensor(t, device=xp.device) for t in winograd.transforms(m, np.float64))
     bt, gm, at = (t.to(xp.dtype) for t in (bt, gm, at))
