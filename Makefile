@@ -44,12 +44,12 @@ notebooks: $(STAMP)
 # The long runs: >= 5,000 verifier configurations and 5,000 fuzz examples per test.
 verify: $(STAMP)
 	CONVLIB_FUZZ=full $(BIN)/python -m pytest -q -p no:randomly tests/test_fuzz.py
-	$(BIN)/python -m convlib.verify --json verification/full.json
+	$(BIN)/python -m convlib.proof.verify --json verification/full.json
 
 # One thread (the book's table) and all cores; each about a minute and a half on 2 cores.
 # Idle OpenMP (PyTorch) and OpenBLAS threads would otherwise spin on the cores the next
 # contender needs; these settings must be in place before the libraries load.
 BENCH_ENV = OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
 bench: $(STAMP)
-	$(BENCH_ENV) $(BIN)/python -m convlib.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu_1thread.json
-	$(BENCH_ENV) $(BIN)/python -m convlib.bench --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu.json
+	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu_1thread.json
+	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu.json

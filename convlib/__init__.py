@@ -8,7 +8,7 @@ from . import network, zoo
 from .conv import conv2d, conv2d_naive
 from .grad import conv2d_backward, gradient_coverage
 from .layers import Conv2D
-from .layout import ConvGeometry, check_shapes
+from .layout import hwio, nchw, nhwc, oihw
 from .network import Row, Trace, trace
 from .padding import apply_padding, normalize_padding, normalize_pair
 from .pool import (
@@ -20,15 +20,21 @@ from .pool import (
     max_pool2d,
 )
 from .shapes import (
+    ConvGeometry,
+    WindowAxis,
     adaptive_pool_bounds,
+    check_conv_shapes,
+    conv_axes,
     conv_output_shape,
     conv_output_size,
     conv_transpose_output_size,
     effective_kernel_size,
     full_padding,
+    pool_axes,
     pool_output_size,
     pool_padding_1d,
     same_padding,
+    transpose_axes,
     transpose_padding_1d,
     unread_cells,
     window_count,
@@ -66,7 +72,15 @@ __all__ = [
     "conv2d_naive",
     "Conv2D",
     "ConvGeometry",
-    "check_shapes",
+    "WindowAxis",
+    "conv_axes",
+    "pool_axes",
+    "transpose_axes",
+    "check_conv_shapes",
+    "nhwc",
+    "nchw",
+    "hwio",
+    "oihw",
     "apply_padding",
     "normalize_pair",
     "normalize_padding",

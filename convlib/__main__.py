@@ -19,7 +19,7 @@ from .shapes import (
     conv_transpose_output_size,
     pool_output_size,
     pool_padding_1d,
-    resolve_padding_1d,
+    resolve_padding,
     transpose_padding_1d,
 )
 from .zoo import resnet18, resnet50, vgg16
@@ -54,9 +54,7 @@ def _padding(text: str):
 
 
 def _pads_of(padding, n, k, s, d):
-    if isinstance(padding, str):
-        return tuple(resolve_padding_1d(n[i], k[i], padding, stride=s[i], dilation=d[i]) for i in range(2))
-    return padding
+    return resolve_padding(n, k, padding, stride=s, dilation=d)
 
 
 def _tf_pads(pads) -> str:

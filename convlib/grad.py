@@ -14,8 +14,8 @@ import numpy as np
 
 from .engines.im2col import windows
 from .layout import as_float_array, check_same_dtype, prepare_conv, restore_layout, to_channels_last
-from .padding import PADDING_MODES, apply_padding, check_positive_int, normalize_padding_mode
-from .shapes import effective_kernel_size, resolve_padding_1d, window_count
+from .padding import PADDING_MODES, apply_padding, normalize_padding_mode
+from .shapes import WindowAxis, conv_axis
 from .transpose import transpose_nhwc
 
 __all__ = ["conv2d_backward", "gradient_coverage"]
@@ -85,14 +85,10 @@ def conv2d_backward(
     if g.shape != geo.output_shape:
         raise ValueError(f"grad_out must have the forward output shape {geo.output_shape}, got {g.shape}")
     g4 = to_channels_last(g, geo.data_format).astype(x4.dtype, copy=False)
-    # Cells past the last window (dropped by the floor) get no gradient: `extra` appends them.
-    crops = []
-    for axis in range(2):
-        full = (geo.out_hw[axis] - 1) * geo.stride[axis] + effective_kernel_size(
-            geo.kernel_hw[axis], geo.dilation[axis]
-        )
-        crops.append((0, 0, xp.shape[axis + 1] - full))
-    gxp = transpose_nhwc(g4, w4, crops, stride=geo.stride, dilation=geo.dilation, groups=geo.groups)
+    # grad_x of the padded input is the transposed convolution of the forward conv over the padded
+    # input at padding 0; the cells past the last window (dropped by the floor) get no gradient.
+    axes = [WindowAxis(a.padded, a.k, a.stride, a.dilation, 0, 0, a.out) for a in geo.axes]
+    gxp = transpose_nhwc(g4, w4, axes, groups=geo.groups)
     gx = _fold(gxp, geo.in_hw, geo.pads, mode)
     gw = _grad_kernel(xp, g4, w4.shape, geo)
     gb = g4.sum(axis=(0, 1, 2))
@@ -139,7 +135,9 @@ def gradient_coverage(n: int, k: int, *, stride: int = 1, padding="valid", dilat
     """How many (output, kernel tap) pairs read each input pixel along one axis.
 
     A pixel with count 0 receives exactly zero gradient whatever the kernel: the stride
-    skips it (``stride > d*(k-1)+1``) or it lies past the last window the floor kept. The
+    skips it (``stride > d*(k-1)+1``), the dilation skips it (every tap of every window misses it,
+    e.g. ``n=9, k=3, stride=2, dilation=2`` reads only even pixels), or it lies past the last window
+    the floor kept. The
     2-D coverage is the outer product of the two axes' counts. Taps on padded cells are not
     counted: with zero padding their gradient goes nowhere.
 
@@ -154,11 +152,9 @@ def gradient_coverage(n: int, k: int, *, stride: int = 1, padding="valid", dilat
     array([1, 1, 0, 1, 1, 0, 1, 1])
     >>> gradient_coverage(5, 3, padding="same")
     array([2, 3, 3, 3, 2])
+    >>> gradient_coverage(9, 3, stride=2, dilation=2)
+    array([1, 0, 2, 0, 3, 0, 2, 0, 1])
     """
-    n = check_positive_int(n, "input size")
-    k, stride = check_positive_int(k, "kernel size"), check_positive_int(stride, "stride")
-    dilation = check_positive_int(dilation, "dilation")
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    out = window_count(n + before + after, k, stride=stride, dilation=dilation)
-    taps = (np.arange(out)[:, None] * stride + np.arange(k)[None, :] * dilation - before).ravel()
+    a = conv_axis(n, k, padding, stride=stride, dilation=dilation)
+    taps = (np.asarray(a.starts())[:, None] + np.arange(a.k)[None, :] * a.dilation - a.before).ravel()
     return np.bincount(taps[(taps >= 0) & (taps < n)], minlength=n)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .conv import conv2d
-from .layout import as_float_array, check_shapes
+from .layout import as_float_array
 from .padding import check_positive_int, normalize_padding, normalize_pair
+from .shapes import check_allocation, check_conv_shapes
 
 __all__ = ["Conv2D"]
 
@@ -92,6 +93,7 @@ class Conv2D:
             raise ValueError(f"groups={self.groups} must divide the input channels, got {in_channels}")
         kh, kw = self.kernel_size
         shape = (kh, kw, in_channels // self.groups, self.filters)
+        check_allocation(shape, self.dtype.itemsize, what="the kernel", blame=f"filters={self.filters}")
         fan_in, fan_out = kh * kw * shape[2], kh * kw * self.filters
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         rng = np.random.default_rng(self.seed)
@@ -102,7 +104,7 @@ class Conv2D:
         """The output shape for an NHWC ``input_shape``, without running the layer."""
         c = input_shape[-1]
         kernel = (*self.kernel_size, c // self.groups if c % self.groups == 0 else c, self.filters)
-        return check_shapes(
+        return check_conv_shapes(
             input_shape,
             kernel,
             stride=self.strides,

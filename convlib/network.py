@@ -33,9 +33,8 @@ from .records import (
     ReLU,
     Residual,
     Sequential,
-    resolve_pads,
 )
-from .shapes import conv_output_size, effective_kernel_size, pool_output_size
+from .shapes import WindowAxis, conv_axes, pool_axes
 
 __all__ = ["Row", "Trace", "trace", "iter_layers"]  # the layer records live in convlib.records
 
@@ -268,10 +267,13 @@ def _union(a: Axis, b: Axis) -> Axis:
     return Axis(a.size, int(round(hi - lo)) + 1, a.jump, (lo + hi) / 2)
 
 
-def _slide(axis: Axis, k: int, s: int, d: int, before: int, out: int) -> Axis:
-    eff = effective_kernel_size(k, d)
+def _slide(axis: Axis, g: WindowAxis) -> Axis:
+    """Receptive field after one window layer (Araujo et al. 2019): size, jump, centre of the first."""
     return Axis(
-        out, axis.rf + (eff - 1) * axis.jump, axis.jump * s, axis.start + ((eff - 1) / 2 - before) * axis.jump
+        g.out,
+        axis.rf + (g.window - 1) * axis.jump,
+        axis.jump * g.stride,
+        axis.start + ((g.window - 1) / 2 - g.before) * axis.jump,
     )
 
 
@@ -283,16 +285,12 @@ def _spatial(state: _State, kind: str) -> tuple[int, int, int]:
 
 def _windows(layer, state: _State, pool: bool):
     c, h, w = _spatial(state, type(layer).__name__)
-    pads = resolve_pads(layer, h, w)
-    axes = []
-    for i, n in enumerate((h, w)):
-        k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
-        if pool:
-            out = pool_output_size(n, k, stride=s, padding=pads[i], dilation=d, ceil_mode=layer.ceil_mode)
-        else:
-            out = conv_output_size(n, k, stride=s, padding=pads[i], dilation=d)
-        axes.append(_slide(state.axes[i], k, s, d, pads[i][0], out))
-    return c, tuple(axes), pads
+    kw = dict(padding=layer.padding, dilation=layer.dilation)
+    if pool:
+        geo = pool_axes((h, w), layer.kernel, layer.stride, ceil_mode=layer.ceil_mode, **kw)
+    else:
+        geo = conv_axes((h, w), layer.kernel, stride=layer.stride, **kw)
+    return c, tuple(_slide(state.axes[i], g) for i, g in enumerate(geo)), tuple(g.pads for g in geo)
 
 
 def _apply(layer: Layer, state: _State):
@@ -310,7 +308,9 @@ def _apply(layer: Layer, state: _State):
     if isinstance(layer, GlobalAvgPool):
         c, h, w = _spatial(state, "GlobalAvgPool")
         # A window as large as the whole grid, stride 1, no padding.
-        axes = tuple(_slide(a, n, 1, 1, 0, 1) for a, n in zip(state.axes, (h, w), strict=True))
+        axes = tuple(
+            _slide(a, WindowAxis(n, n, 1, 1, 0, 0, 1)) for a, n in zip(state.axes, (h, w), strict=True)
+        )
         return _State((c, 1, 1), axes), 0, None
     if isinstance(layer, Flatten):
         size = 1
@@ -340,5 +340,5 @@ def _dense(layer: Dense, state: _State):
             f"pooling before Flatten removes this limit)"
         )
     # Every output unit mixes all positions of the last grid: a window as large as the grid.
-    axes = tuple(_slide(a, a.size, 1, 1, 0, 1) for a in state.axes)
+    axes = tuple(_slide(a, WindowAxis(a.size, a.size, 1, 1, 0, 0, 1)) for a in state.axes)
     return _State((layer.units,), axes), n * layer.units + (layer.units if layer.bias else 0), None

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .layout import as_float_array, check_data_format, restore_layout, to_channels_last
-from .padding import normalize_padding, normalize_pair
-from .shapes import adaptive_pool_bounds, effective_kernel_size, pool_output_size, pool_padding_1d
+from .layout import as_float_array, compute_dtype, restore_layout, to_channels_last
+from .padding import check_positive_int
+from .shapes import adaptive_pool_bounds, check_allocation, check_data_format, check_pool_shape
+from .shapes.checks import split_input_shape
 
 __all__ = [
     "max_pool2d",
@@ -30,50 +31,41 @@ __all__ = [
 def _prepare(x, data_format):
     fmt = check_data_format(data_format)
     x = as_float_array(x, "x")
-    if x.ndim not in (3, 4):
-        want = "(N, H, W, C) or (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or (C, H, W)"
-        raise ValueError(f"input x must be 4-D {want} for data_format={fmt!r}; got shape {x.shape}")
-    x4 = to_channels_last(x, fmt)
-    if min(x4.shape[1:]) <= 0:
-        raise ValueError(f"input x must have positive height, width and channels, got shape {x.shape}")
-    return x4, fmt, x.ndim == 4
-
-
-def _geometry(hw, pool_size, strides, padding, dilation, ceil_mode):
-    """Per axis ``(k, s, d, before, after, extra, out)``; ``extra`` cells let ceil_mode's last window fit."""
-    ks = normalize_pair(pool_size, "pool_size")
-    ss = ks if strides is None else normalize_pair(strides, "strides")
-    ds = normalize_pair(dilation, "dilation")
-    pad = normalize_padding(padding)
-    axes = []
-    for i in range(2):
-        p = pad if isinstance(pad, str) else pad[i]
-        kw = dict(stride=ss[i], padding=p, dilation=ds[i])
-        out = pool_output_size(hw[i], ks[i], ceil_mode=ceil_mode, **kw)
-        before, after = pool_padding_1d(hw[i], ks[i], **kw)
-        span = (out - 1) * ss[i] + effective_kernel_size(ks[i], ds[i])
-        padded = hw[i] + before + after
-        extra = max(span - padded, 0)
-        if extra > padded:
-            # Allocating the overhang would cost memory proportional to the window, not the input.
-            raise ValueError(
-                f"pool_size {ks[i]} (dilated to {effective_kernel_size(ks[i], ds[i])}) with ceil_mode "
-                f"overhangs the padded input size {padded} by {extra} cells, more than the input holds"
-            )
-        axes.append((ks[i], ss[i], ds[i], before, after, extra, out))
-    return axes
+    split_input_shape(x.shape, fmt)
+    return to_channels_last(x, fmt), fmt, x.ndim == 4
 
 
 def _windows(xp, axes):
     """View ``(N, H_out, W_out, C, kh, kw)`` of the pooling windows of padded ``xp``."""
-    (kh, sh, dh, *_, oh), (kw, sw, dw, *_, ow) = axes
-    v = sliding_window_view(xp, (effective_kernel_size(kh, dh), effective_kernel_size(kw, dw)), axis=(1, 2))
-    return v[:, : oh * sh : sh, : ow * sw : sw, :, ::dh, ::dw]
+    ah, aw = axes
+    v = sliding_window_view(xp, (ah.window, aw.window), axis=(1, 2))
+    return v[
+        :,
+        : ah.out * ah.stride : ah.stride,
+        : aw.out * aw.stride : aw.stride,
+        :,
+        :: ah.dilation,
+        :: aw.dilation,
+    ]
 
 
 def _pad(x4, axes, value):
-    widths = [(0, 0), (axes[0][3], axes[0][4] + axes[0][5]), (axes[1][3], axes[1][4] + axes[1][5]), (0, 0)]
+    """Pad by each axis's pads, plus the cells ``ceil_mode``'s last window overhangs."""
+    widths = [(0, 0), *((a.before, a.after + a.overhang) for a in axes), (0, 0)]
     return np.pad(x4, widths, constant_values=value)
+
+
+def _axes(x, pool_size, strides, padding, dilation, ceil_mode, data_format):
+    geo = check_pool_shape(
+        np.shape(x),
+        pool_size,
+        strides,
+        padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+        data_format=data_format,
+    )
+    return geo.axes
 
 
 def max_pool2d(
@@ -128,8 +120,8 @@ def max_pool2d(
            [16., 18., 19.],
            [21., 23., 24.]])
     """
+    axes = _axes(x, pool_size, strides, padding, dilation, ceil_mode, data_format)
     x4, fmt, batched = _prepare(x, data_format)
-    axes = _geometry(x4.shape[1:3], pool_size, strides, padding, dilation, ceil_mode)
     y = _windows(_pad(x4, axes, -np.inf), axes).max(axis=(-2, -1))
     return restore_layout(y, fmt, batched)
 
@@ -177,9 +169,9 @@ def avg_pool2d(
     array([[1., 1.],
            [1., 1.]])
     """
+    axes = _axes(x, pool_size, strides, padding, 1, ceil_mode, data_format)
     x4, fmt, batched = _prepare(x, data_format)
-    axes = _geometry(x4.shape[1:3], pool_size, strides, padding, 1, ceil_mode)
-    compute = np.float32 if x4.dtype == np.float16 else x4.dtype
+    compute = compute_dtype(x4.dtype)
     sums = _windows(_pad(x4.astype(compute), axes, 0.0), axes).sum(axis=(-2, -1))
     include = count_include_pad and not (isinstance(padding, str) and padding.lower() == "same")
     counts = [_counts(hw, ax, include) for hw, ax in zip(x4.shape[1:3], axes)]
@@ -189,11 +181,14 @@ def avg_pool2d(
 
 def _counts(n, axis, include_pad):
     """Number of counted cells in each window along one axis (separable in 2-D)."""
-    k, s, _, before, after, extra, out = axis
+    a = axis
     inside = np.r_[
-        np.full(before, include_pad), np.ones(n, bool), np.full(after, include_pad), np.zeros(extra, bool)
+        np.full(a.before, include_pad),
+        np.ones(n, bool),
+        np.full(a.after, include_pad),
+        np.zeros(a.overhang, bool),
     ]
-    return sliding_window_view(inside.astype(np.int64), k)[: out * s : s].sum(axis=1)
+    return sliding_window_view(inside.astype(np.int64), a.k)[: a.out * a.stride : a.stride].sum(axis=1)
 
 
 def global_avg_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
@@ -255,7 +250,15 @@ def _adaptive(x, output_size, reduce, data_format):
     sizes = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size, output_size]
     if len(sizes) != 2:
         raise ValueError(f"output_size must be an int or a pair (h, w), got {output_size!r}")
-    sizes = [x4.shape[1 + i] if s is None else s for i, s in enumerate(sizes)]
+    sizes = [
+        x4.shape[1 + i] if s is None else check_positive_int(s, "output_size") for i, s in enumerate(sizes)
+    ]
+    check_allocation(
+        (x4.shape[0], *sizes, x4.shape[3]),
+        x4.dtype.itemsize,
+        what="the output",
+        blame=f"output_size={output_size!r}",
+    )
     rows, cols = (adaptive_pool_bounds(x4.shape[1 + i], sizes[i]) for i in range(2))
     y = np.empty((x4.shape[0], len(rows), len(cols), x4.shape[3]), dtype=x4.dtype)
     for i, (r0, r1) in enumerate(rows):

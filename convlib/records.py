@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .padding import check_positive_int, normalize_padding, normalize_pair
-from .shapes import resolve_padding_1d
+from .shapes import resolve_padding
 
 __all__ = [
     "Layer",
@@ -191,11 +191,4 @@ def resolve_pads(layer, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int
     >>> resolve_pads(Conv2D(1, 3, stride=2, padding="same"), 10, 11)
     ((0, 1), (1, 1))
     """
-    if not isinstance(layer.padding, str):
-        return layer.padding
-    return tuple(
-        resolve_padding_1d(
-            n, layer.kernel[i], layer.padding, stride=layer.stride[i], dilation=layer.dilation[i]
-        )
-        for i, n in enumerate((h, w))
-    )
+    return resolve_padding((h, w), layer.kernel, layer.padding, stride=layer.stride, dilation=layer.dilation)

@@ -17,9 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from .engines import select_engine
-from .layout import as_float_array, check_data_format, check_same_dtype, restore_layout, to_channels_last
-from .padding import check_positive_int, normalize_padding, normalize_pair
-from .shapes import conv_output_size, conv_transpose_output_size, effective_kernel_size, transpose_padding_1d
+from .layout import as_float_array, check_same_dtype, compute_dtype, restore_layout, to_channels_last
+from .padding import check_positive_int
+from .shapes import (
+    check_transpose_shapes,
+    conv_output_size,
+    conv_transpose_output_size,
+    effective_kernel_size,
+)
 
 __all__ = ["conv_transpose2d", "output_padding_for", "transpose_input_sizes"]
 
@@ -91,91 +96,53 @@ def conv_transpose2d(
     ...                  output_padding=1, data_format="NCHW").shape
     (1, 1, 8, 8)
     """
-    fmt = check_data_format(data_format)
     x, w = as_float_array(x, "x"), as_float_array(w, "w")
     b = None if b is None else as_float_array(b, "b")
     dtype = check_same_dtype(x=x, w=w, b=b)
-    if x.ndim not in (3, 4):
-        raise ValueError(
-            f"input x must be 4-D (or 3-D unbatched) in data_format={fmt!r}, got shape {x.shape}"
-        )
-    if w.ndim != 4:
-        want = "(C_in, C_out/groups, kh, kw)" if fmt == "NCHW" else "(kh, kw, C_out/groups, C_in)"
-        raise ValueError(f"kernel w must be 4-D {want}, got shape {w.shape}")
-    # Both layouts name the forward conv's kernel; HWIO of that conv is (kh, kw, C_out/g, C_in).
-    w_fwd = w.transpose(2, 3, 1, 0) if fmt == "NCHW" else w
-    x4 = to_channels_last(x, fmt)
-    kh, kw, cout_g, cin = w_fwd.shape
-    groups = check_positive_int(groups, "groups")
-    if x4.shape[3] != cin:
-        raise ValueError(
-            f"kernel w expects {cin} input channels, but x has {x4.shape[3]} (x shape {x.shape}, "
-            f"w shape {w.shape}, data_format={fmt!r})"
-        )
-    if cin % groups:
-        raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
-    if min(x4.shape[1:3]) <= 0 or min(kh, kw, cout_g) <= 0:
-        raise ValueError(f"input and kernel sizes must be positive, got x {x.shape}, w {w.shape}")
-    if b is not None and b.shape != (cout_g * groups,):
-        raise ValueError(f"bias b must have shape ({cout_g * groups},), got {b.shape}")
-    crops = resolve_transpose(
-        x4.shape[1:3],
-        (kh, kw),
+    geo = check_transpose_shapes(
+        x.shape,
+        w.shape,
         stride=stride,
         padding=padding,
         output_padding=output_padding,
         dilation=dilation,
-    )
-    compute = np.float32 if dtype == np.float16 else dtype
-    y = transpose_nhwc(
-        x4.astype(compute, copy=False),
-        w_fwd.astype(compute, copy=False),
-        crops,
-        stride=normalize_pair(stride, "stride"),
-        dilation=normalize_pair(dilation, "dilation"),
         groups=groups,
+        data_format=data_format,
+        itemsize=max(x.dtype.itemsize, 4),
+    )
+    if b is not None and b.shape != (geo.out_channels,):
+        raise ValueError(f"bias b must have shape ({geo.out_channels},), got {b.shape}")
+    # Both layouts name the forward conv's kernel; HWIO of that conv is (kh, kw, C_out/g, C_in).
+    w_fwd = w.transpose(2, 3, 1, 0) if geo.data_format == "NCHW" else w
+    compute = compute_dtype(dtype)
+    y = transpose_nhwc(
+        to_channels_last(x, geo.data_format).astype(compute, copy=False),
+        w_fwd.astype(compute, copy=False),
+        geo.axes,
+        groups=geo.groups,
     )
     if b is not None:
         y += b.astype(compute)
-    return restore_layout(y.astype(dtype, copy=False), fmt, x.ndim == 4)
+    return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
 
 
-def resolve_transpose(in_hw, k_hw, *, stride, padding, output_padding, dilation):
-    """Per axis ``(crop_before, crop_after, output_padding)``, validated (also the output size)."""
-    stride, dilation = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    padding = normalize_padding(padding)
-    ops = (
-        (None, None)
-        if output_padding is None
-        else normalize_pair(output_padding, "output_padding", allow_zero=True)
-    )
-    crops = []
-    for axis in range(2):
-        p = padding if isinstance(padding, str) else padding[axis]
-        kw = dict(stride=stride[axis], padding=p, output_padding=ops[axis], dilation=dilation[axis])
-        conv_transpose_output_size(in_hw[axis], k_hw[axis], **kw)  # raises if not positive
-        crops.append(transpose_padding_1d(in_hw[axis], k_hw[axis], **kw))
-    return tuple(crops)
-
-
-def transpose_nhwc(x, w_fwd, crops, *, stride, dilation, groups) -> np.ndarray:
+def transpose_nhwc(x, w_fwd, axes, *, groups) -> np.ndarray:
     """Core on NHWC ``x`` and the forward HWIO kernel ``(kh, kw, C_out/g, C_in)``; no checks.
 
-    ``crops`` is ``((before, after, extra), (before, after, extra))`` per axis.
+    ``axes`` are the :class:`~convlib.shapes.WindowAxis` records of the forward convolution being
+    transposed (from :func:`convlib.shapes.transpose_axes`): its stride, dilation, crops and
+    output padding.
     """
     n, h, wd, cin = x.shape
     kh, kw, cout_g, _ = w_fwd.shape
-    (sh, sw), (dh, dw) = stride, dilation
+    (sh, sw), (dh, dw) = (a.stride for a in axes), (a.dilation for a in axes)
     z = np.zeros((n, (h - 1) * sh + 1, (wd - 1) * sw + 1, cin), dtype=x.dtype)
     z[:, ::sh, ::sw] = x
     # Flip in space; per group swap (C_out/g, C_in/g) -> (C_in/g, C_out/g), keeping groups in order.
     cin_g = cin // groups
     k = w_fwd[::-1, ::-1].reshape(kh, kw, cout_g, groups, cin_g).transpose(0, 1, 4, 3, 2)
     k = np.ascontiguousarray(k.reshape(kh, kw, cin_g, groups * cout_g))
-    widths = []
-    for (before, after, extra), ks, d in zip(crops, (kh, kw), (dh, dw)):
-        reach = effective_kernel_size(ks, d) - 1
-        widths.append((reach - before, reach - after + extra))
+    widths = [(a.window - 1 - a.before, a.window - 1 - a.after + a.left) for a in axes]
     zp = _pad_or_crop(z, widths)
     engine = select_engine("auto", zp.shape, k.shape, stride=(1, 1), dilation=(dh, dw), groups=groups)
     return engine(zp, k, stride=(1, 1), dilation=(dh, dw), groups=groups)

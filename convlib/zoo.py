@@ -135,9 +135,8 @@ def resnet50(num_classes: int = 1000) -> list:
 @functools.cache
 def _torch_parts():
     """torch module classes, defined on first use so that convlib imports without torch."""
-    from .frameworks import load_torch
+    import torch
 
-    torch = load_torch()
     nn, F = torch.nn, torch.nn.functional
 
     class Padded(nn.Module):

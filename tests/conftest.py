@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from convlib.frameworks import load_tf, load_torch
+from convlib.proof.frameworks import load_tf, load_torch
 
 
 @pytest.fixture(scope="session")

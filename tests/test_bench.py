@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 
-from convlib import bench
-from convlib.crosscheck import tolerance
+from convlib.proof import bench
+from convlib.proof.crosscheck import tolerance
 
 
 def test_quick_writes_json(tmp_path, tf, torch, capsys):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from convlib.__main__ import main
-from convlib.frameworks import load_tf, load_torch
+from convlib.proof.frameworks import load_tf, load_torch
 from convlib.network import trace
 from convlib.zoo import resnet18, resnet50
 

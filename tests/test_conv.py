@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import convlib
-from convlib.crosscheck import crosscheck_conv2d
+from convlib.proof.crosscheck import crosscheck_conv2d
 
 
 def inputs(rng, n=2, h=9, w=10, c=4, k=(3, 3), o=6, groups=1, fmt="NHWC", dtype=np.float32):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from convlib import conv2d
-from convlib.crosscheck import crosscheck_conv2d, tolerance
+from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
 from convlib.engines import ENGINES, _blocks, choose_algorithm, naive, select_engine, supports
 
 FAST = [e for e in ENGINES if e != "naive"]

@@ -136,7 +136,7 @@ def test_naive_refuses_the_same_way(desc, args, kwargs, pattern):
 def test_nchw_messages_name_the_layout():
     with pytest.raises(ValueError, match=r"kernel w must be 4-D OIHW \(C_out, C_in/groups, kh, kw\)"):
         convlib.conv2d(np.zeros((1, 4, 5, 6)), np.zeros((8, 4, 3)), data_format="NCHW")
-    with pytest.raises(ValueError, match=r"input x must be 4-D \(N, C, H, W\) or \(C, H, W\)"):
+    with pytest.raises(ValueError, match=r"input x must be 4-D \(N, C, H, W\) or 3-D \(C, H, W\)"):
         convlib.conv2d(np.zeros((4, 5)), np.zeros((8, 4, 3, 3)), data_format="NCHW")
 
 
@@ -157,3 +157,70 @@ def test_nchw_messages_name_the_layout():
 def test_size_functions_refuse(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# Hostile sizes: refused from the geometry, before anything is allocated. Each would need far more
+# than any machine's memory; tracemalloc proves that nothing large was allocated on the way.
+XT = np.zeros((1, 8, 8, 4), np.float32)
+WT = np.zeros((3, 3, 2, 4), np.float32)  # conv_transpose2d: (kh, kw, C_out, C_in)
+HOSTILE = [
+    ("padding", lambda: convlib.conv2d(X, W, padding=10**9), r"padding=1000000000 makes the padded input"),
+    (
+        "same padding from dilation",
+        lambda: convlib.conv2d(X, W, padding="same", dilation=10**9),
+        r"padding='same' with dilation=1000000000 and kernel size 3 makes the padded input",
+    ),
+    (
+        "transpose stride",
+        lambda: convlib.conv_transpose2d(XT, WT, stride=10**6),
+        r"stride=1000000 makes the zero-inserted input \(1, 7000001, 7000001, 4\)",
+    ),
+    (
+        "transpose dilation",
+        lambda: convlib.conv_transpose2d(XT, WT, dilation=10**6),
+        r"dilation=1000000 makes the padded zero-inserted input",
+    ),
+    (
+        "adaptive output size",
+        lambda: convlib.adaptive_max_pool2d(X, 10**7),
+        r"output_size=10000000 makes the output \(1, 10000000, 10000000, 4\)",
+    ),
+    ("layer filters", lambda: convlib.Conv2D(10**12, 3)(X), r"filters=1000000000000 makes the kernel"),
+    (
+        "gradient padding",
+        lambda: convlib.conv2d_backward(X, W, np.zeros((1, 3, 4, 8), np.float32), padding=10**9),
+        r"padding=1000000000 makes the padded input",
+    ),
+    (
+        "pool ceil_mode overhang",
+        lambda: convlib.max_pool2d(X, 10**9, ceil_mode=True),
+        r"overhangs the padded input height 5 by 999999995 cells",
+    ),
+]
+
+
+@pytest.mark.parametrize("call, pattern", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_sizes_are_refused_before_allocating(call, pattern):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=pattern) as err:
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "GiB" in str(err.value) or "cells" in str(err.value)
+    assert peak < 16 * 2**20, f"allocated {peak} bytes before refusing"
+
+
+@pytest.mark.parametrize("name", ["stride", "dilation", "groups", "padding"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1.5])
+def test_non_integer_arguments_name_the_parameter(name, value):
+    with pytest.raises(ValueError, match=rf"^{name} must be an integer, got {value!r}"):
+        convlib.conv2d(X, W, **{name: value})
+
+
+def test_exact_integer_floats_are_accepted():
+    # The documented choice: 2.0 is the integer 2 (TensorFlow truncates 1.5 to 1; convlib refuses it).
+    assert convlib.conv2d(X, W, stride=2.0).shape == convlib.conv2d(X, W, stride=2).shape

@@ -2,7 +2,7 @@
 
 import re
 
-from convlib.frameworks import import_stderr, quiet_stderr
+from convlib.proof.frameworks import import_stderr, quiet_stderr
 
 
 def test_plain_import_writes_a_time_stamped_notice():

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.frameworks import load_torch
+from convlib.proof.frameworks import load_torch
 
 EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 300
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=list(HealthCheck))
@@ -114,7 +114,7 @@ def test_nan_and_inf_propagate_as_in_pytorch(seed, special, stride, padding):
     x[0, rng.integers(6), rng.integers(7), rng.integers(2)] = special
     with np.errstate(invalid="ignore"):  # inf * 0 is the NaN under test, not a warning to show
         y = convlib.conv2d(x, w, stride=stride, padding=padding)
-    pads = convlib.check_shapes(x.shape, w.shape, stride=stride, padding=padding).pads
+    pads = convlib.check_conv_shapes(x.shape, w.shape, stride=stride, padding=padding).pads
     xt = torch.nn.functional.pad(torch.from_numpy(x.transpose(0, 3, 1, 2)), (*pads[1], *pads[0]))
     ref = torch.nn.functional.conv2d(xt, torch.from_numpy(w.transpose(3, 2, 0, 1)), stride=stride)
     ref = ref.numpy().transpose(0, 2, 3, 1)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.crosscheck import crosscheck_backward
+from convlib.proof.crosscheck import crosscheck_backward
 from convlib.grad import conv2d_backward, gradient_coverage
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from convlib.frameworks import load_torch
+from convlib.proof.frameworks import load_torch
 from convlib.network import (
     AvgPool2D,
     BatchNorm,
@@ -233,7 +233,7 @@ def test_to_dict_and_table():
         (
             [Conv2D(4, 7)],
             (3, 5, 9),
-            r"layer 0 \(Conv2D\) on input \(3, 5, 9\): kernel size 7 .* padded input size 5",
+            r"layer 0 \(Conv2D\) on input \(3, 5, 9\): kernel height 7 .* padded input height 5",
         ),
         ([Conv2D(4, 3, groups=2)], (3, 8, 8), r"groups=2 must divide the 3 input channels"),
         ([Dense(3)], (3, 8, 8), r"Dense needs a flat input, got shape \(3, 8, 8\)"),

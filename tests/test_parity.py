@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from convlib.parity import cases, numbers_in, parity, parity_table
+from convlib.proof.parity import cases, numbers_in, parity, parity_table
 
 ROWS = {row["class"]: row for row in parity()}
 CASES = {c.name: c for c in cases()}

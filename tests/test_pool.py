@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.crosscheck import crosscheck_pool2d
+from convlib.proof.crosscheck import crosscheck_pool2d
 from convlib.pool import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -153,17 +153,17 @@ def test_adaptive_bounds_overlap():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda x: max_pool2d(x, 9), r"kernel size 9 .* larger than the padded input size 7"),
+        (lambda x: max_pool2d(x, 9), r"pool size 9 .* larger than the padded input size 7"),
         (
             lambda x: max_pool2d(x, 3, padding=2),
-            r"pool padding \(2, 2\) must be at most half the effective window",
+            r"pool padding \(2, 2\) must be at most half the pool size, k // 2 = 1",
         ),
         (lambda x: avg_pool2d(x, 2, padding="full"), "padding='full' is not a pooling padding"),
         (lambda x: max_pool2d(x, 2, padding="same", ceil_mode=True), "ceil_mode=True cannot be combined"),
         (lambda x: max_pool2d(x, 0), "pool_size must be a positive integer, got 0"),
         (lambda x: avg_pool2d(x, 2, strides=-1), "strides must be a positive integer, got -1"),
         (lambda x: max_pool2d(x, 2, padding=-1), "padding must be non-negative, got -1"),
-        (lambda x: max_pool2d(x[0, 0], 2), r"input x must be 4-D .* got shape \(8, 3\)"),
+        (lambda x: max_pool2d(x[0, 0], 2), r"input x must be 4-D .* got 2-D shape \(8, 3\)"),
         (lambda x: max_pool2d(x, 2, data_format="NWHC"), "data_format must be 'NHWC' or 'NCHW'"),
         (lambda x: max_pool2d(x.astype(int), 2), "x must be float16, float32 or float64"),
         (lambda x: adaptive_avg_pool2d(x, 0), "output_size must be a positive integer, got 0"),
@@ -206,7 +206,7 @@ def test_property_against_torch(h, k, s, p, ceil_mode, cip, kind, seed):
         return
     if r.reference.refused:
         assert (
-            "half the effective window" in r.reference.error or "larger than the padded" in r.reference.error
+            "at most half the pool size" in r.reference.error or "larger than the padded" in r.reference.error
         )
         assert torch_run.refused, str(r)  # PyTorch refuses the same request with its own message
     else:

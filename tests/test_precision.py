@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from convlib.engines import ENGINES
-from convlib.verify import precision_study
+from convlib.proof.verify import precision_study
 
 EPS = float(np.finfo(np.float32).eps)
 ROWS = precision_study()

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.crosscheck import crosscheck_conv2d
+from convlib.proof.crosscheck import crosscheck_conv2d
 
 pads = st.one_of(
     st.sampled_from(["valid", "same", "full"]),

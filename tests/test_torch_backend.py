@@ -6,8 +6,8 @@ import pytest
 from convlib import conv2d
 from convlib.backends.torch import TORCH_ENGINES
 from convlib.backends.torch import conv2d as torch_conv2d
-from convlib.crosscheck import Report, run, tf_conv2d, tolerance
-from convlib.crosscheck import torch_conv2d as framework_torch_conv2d
+from convlib.proof.crosscheck import Report, run, tf_conv2d, tolerance
+from convlib.proof.crosscheck import torch_conv2d as framework_torch_conv2d
 from convlib.engines import supports
 
 ALGORITHMS = ["auto", *TORCH_ENGINES]
@@ -119,7 +119,7 @@ def _cuda(torch):
 @pytest.mark.parametrize("alg", ALGORITHMS)
 def test_cuda_matches_numpy(alg, rng, torch):
     _cuda(torch)
-    # TF32 is off (convlib.frameworks.load_torch), so float32 products are full precision.
+    # TF32 is off (convlib.proof.frameworks.load_torch), so float32 products are full precision.
     assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
     x = rng.standard_normal((2, 16, 15, 8)).astype(np.float32)
     w = rng.standard_normal((3, 3, 8, 12)).astype(np.float32)

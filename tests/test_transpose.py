@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.crosscheck import crosscheck_conv_transpose2d
+from convlib.proof.crosscheck import crosscheck_conv_transpose2d
 from convlib.transpose import conv_transpose2d, output_padding_for, transpose_input_sizes
 
 
@@ -103,9 +103,7 @@ def test_nchw_layout_takes_torch_weight(rng):
 )
 def test_float64_matches_scatter_loop(rng, stride, padding, output_padding, dilation, groups):
     x, w, _ = data(rng, groups=groups, cout=4 * groups // groups * 2, dtype=np.float64)
-    from convlib.transpose import resolve_transpose
-
-    crops = resolve_transpose(
+    axes = convlib.transpose_axes(
         x.shape[1:3],
         w.shape[:2],
         stride=stride,
@@ -118,8 +116,8 @@ def test_float64_matches_scatter_loop(rng, stride, padding, output_padding, dila
         w,
         stride=convlib.normalize_pair(stride, "s"),
         dilation=convlib.normalize_pair(dilation, "d"),
-        pads=[c[:2] for c in crops],
-        extra=[c[2] for c in crops],
+        pads=[a.pads for a in axes],
+        extra=[a.left for a in axes],
         groups=groups,
     )
     got = conv_transpose2d(

@@ -5,7 +5,17 @@ from pathlib import Path
 
 import pytest
 
-from convlib.verify import OPS, REASONS, Case, class_table, main, ops_table, run_case, run_cases, run_matrix
+from convlib.proof.verify import (
+    OPS,
+    REASONS,
+    Case,
+    class_table,
+    main,
+    ops_table,
+    run_case,
+    run_cases,
+    run_matrix,
+)
 
 FULL = Path(__file__).resolve().parent.parent / "verification" / "full.json"
 
@@ -65,7 +75,7 @@ def test_reasons_are_distinct():
 
 
 def test_cli_writes_json(tmp_path, monkeypatch):
-    import convlib.verify.cases as v
+    import convlib.proof.verify.cases as v
 
     small = {op: 0 for op in OPS} | {"conv2d": 15}
     monkeypatch.setattr(v, "RANDOM_COUNTS", small)
@@ -99,7 +109,7 @@ def test_a_child_killed_by_a_signal_is_reported_not_fatal():
     import os
     import signal
 
-    from convlib.isolation import run_in_child
+    from convlib.proof.isolation import run_in_child
 
     assert run_in_child(lambda: os.kill(os.getpid(), signal.SIGSEGV)) == ("signal", signal.SIGSEGV)
     assert run_in_child(lambda: {"ok": [1, 2]}) == ("returned", {"ok": [1, 2]})
@@ -108,7 +118,7 @@ def test_a_child_killed_by_a_signal_is_reported_not_fatal():
 def test_a_hung_child_is_killed_and_retried_then_reported():
     import time
 
-    from convlib.isolation import run_in_child
+    from convlib.proof.isolation import run_in_child
 
     start = time.monotonic()
     with pytest.raises(RuntimeError, match="hung three times"):
@@ -121,7 +131,7 @@ def test_strided_1x1_gradient_goes_around_the_onednn_defect():
     # x[::s, ::s] under a stride-1 conv instead, the same function, and must still agree.
     import numpy as np
 
-    from convlib.crosscheck import crosscheck_backward
+    from convlib.proof.crosscheck import crosscheck_backward
 
     rng = np.random.default_rng(0)
     x, w, g = (

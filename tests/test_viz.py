@@ -122,7 +122,7 @@ def test_transpose_output_padding_past_the_scatter_is_bias_only():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"n_h": 2, "n_w": 5, "k": 3}, "kernel size 3 .* larger than the padded input size 2"),
+        ({"n_h": 2, "n_w": 5, "k": 3}, "kernel height 3 .* larger than the padded input height 2"),
         ({"n_h": 5, "n_w": 5, "k": 3, "position": (3, 0)}, r"position \(3, 0\) is outside the 3x3 output"),
         ({"n_h": 5, "n_w": 5, "k": 3, "stride": 0}, "stride"),
         ({"n_h": 5, "n_w": 5, "k": 3, "padding": "middle"}, "middle"),

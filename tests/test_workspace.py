@@ -3,7 +3,7 @@
 import numpy as np
 
 from convlib.engines import ENGINES
-from convlib.workspace import WORKSPACE_LIMIT_MIB, patch_matrix_mib, plot_workspace, workspace_profile
+from convlib.proof.workspace import WORKSPACE_LIMIT_MIB, patch_matrix_mib, plot_workspace, workspace_profile
 
 
 def test_patch_matrix_size_is_the_im2col_shape():

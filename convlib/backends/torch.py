@@ -3,7 +3,7 @@
 Not a call to ``torch.nn.functional.conv2d``: the engines here are the NumPy engines of
 :mod:`convlib.engines` re-written with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``,
 so the same algorithm can be timed on a GPU. Validation and sizes come from
-:func:`convlib.layout.check_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`.
+:func:`convlib.shapes.check_conv_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines import ENGINES, choose_algorithm, winograd
-from ..engines._blocks import blocks, output_size
-from ..frameworks import load_torch
-from ..layout import check_shapes
+from ..engines._blocks import blocks
+from ..layout import compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
-from ..shapes import effective_kernel_size
+from ..shapes import check_conv_shapes, effective_kernel_size, window_count
 
 __all__ = ["conv2d", "TORCH_ENGINES"]
 
@@ -55,7 +54,12 @@ def _pad(torch, x, pads, mode):
 def _out_hw(xp, w, stride, dilation):
     (sh, sw), (dh, dw) = stride, dilation
     eh, ew = effective_kernel_size(w.shape[0], dh), effective_kernel_size(w.shape[1], dw)
-    return output_size(xp.shape[1], w.shape[0], sh, dh), output_size(xp.shape[2], w.shape[1], sw, dw), eh, ew
+    return (
+        window_count(xp.shape[1], w.shape[0], stride=sh, dilation=dh),
+        window_count(xp.shape[2], w.shape[1], stride=sw, dilation=dw),
+        eh,
+        ew,
+    )
 
 
 def _naive(torch, xp, w, stride, dilation, groups):
@@ -118,7 +122,7 @@ def _winograd(torch, xp, w, stride, dilation, groups, m):
     n, hp, wp, c = xp.shape
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
-    ho, wo = output_size(hp, 3, 1, 1), output_size(wp, 3, 1, 1)
+    ho, wo = window_count(hp, 3, stride=1, dilation=1), window_count(wp, 3, stride=1, dilation=1)
     th, tw = -(-ho // m), -(-wo // m)
     bt, gm, at = (torch.as_tensor(t, device=xp.device) for t in winograd.transforms(m, np.float64))
     bt, gm, at = (t.to(xp.dtype) for t in (bt, gm, at))
@@ -202,7 +206,7 @@ def conv2d(
     Raises
     ------
     ValueError
-        Invalid arguments (from :func:`convlib.layout.check_shapes`), an unknown algorithm,
+        Invalid arguments (from :func:`convlib.shapes.check_conv_shapes`), an unknown algorithm,
         or Winograd asked for a layer that is not 3x3 with stride 1 and dilation 1.
 
     Shape
@@ -217,7 +221,8 @@ def conv2d(
            [26., 30., 34.],
            [42., 46., 50.]])
     """
-    torch = load_torch()
+    import torch
+
     as_numpy = not isinstance(x, torch.Tensor)
     if device is None:
         device = "cpu" if as_numpy else x.device
@@ -226,7 +231,7 @@ def conv2d(
     if len(set(dtypes.values())) > 1:
         raise ValueError("dtypes must match: " + ", ".join(f"{n} is {d}" for n, d in dtypes.items()))
     mode = normalize_padding_mode(padding_mode)
-    geo = check_shapes(
+    geo = check_conv_shapes(
         tuple(xt.shape),
         tuple(wt.shape),
         stride=stride,
@@ -242,7 +247,7 @@ def conv2d(
     x4 = x4.permute(0, 2, 3, 1) if nchw else x4
     w4 = wt.permute(2, 3, 1, 0) if nchw else wt
     # float16 is accumulated in float32 and rounded once, as in the NumPy path.
-    compute = torch.float32 if xt.dtype == torch.float16 else xt.dtype
+    compute = getattr(torch, np.dtype(compute_dtype(str(xt.dtype).removeprefix("torch."))).name)
     xp = _pad(torch, x4.to(compute), geo.pads, mode).contiguous()
     w4 = w4.to(compute).contiguous()
     name = algorithm

@@ -13,8 +13,8 @@ in blocks so its workspace stays under 64 MiB besides the output (``_blocks.BUFF
 
 from __future__ import annotations
 
+from ..shapes import window_count
 from . import fft, im2col, naive, shifted, winograd
-from ._blocks import output_size
 
 __all__ = ["ENGINES", "choose_algorithm", "select_engine", "supports"]
 
@@ -83,7 +83,11 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups) -> str:
     kh, kw, cg, o = w_shape
     stride, dilation = tuple(stride), tuple(dilation)
     if (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1):
-        n, ho, wo = xp_shape[0], output_size(xp_shape[1], 3, 1, 1), output_size(xp_shape[2], 3, 1, 1)
+        n, ho, wo = (
+            xp_shape[0],
+            window_count(xp_shape[1], 3, stride=1, dilation=1),
+            window_count(xp_shape[2], 3, stride=1, dilation=1),
+        )
         channels_ok = WINOGRAD_MIN_CHANNELS <= min(cg, o // groups) and cg <= WINOGRAD_MAX_CHANNELS
         if channels_ok and n * -(-ho // 4) * -(-wo // 4) >= WINOGRAD_F4_MIN_TILES:
             return "winograd_f4"

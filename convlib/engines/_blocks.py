@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..shapes import window_count
-
 # One workspace buffer. Engines hold at most three at a time (3 x 16 MiB < 64 MiB); 16 MiB
 # is also large enough that each BLAS call sees thousands of rows on ResNet-sized layers.
 BUFFER_BYTES = 16 * 2**20
@@ -64,8 +62,3 @@ def blocks(
     for b in range(n):
         for r0 in range(0, rows, step):
             yield b, b + 1, r0, min(rows, r0 + step)
-
-
-def output_size(padded: int, k: int, stride: int, dilation: int) -> int:
-    """Output length of one axis (delegates to :func:`convlib.shapes.window_count`)."""
-    return window_count(padded, k, stride=stride, dilation=dilation)

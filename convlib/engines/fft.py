@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..shapes import effective_kernel_size
+from ..shapes import effective_kernel_size, window_count
 from . import _blocks
-from ._blocks import blocks, output_size
+from ._blocks import blocks
 
 
 def tile_size(k_eff: int) -> int:
@@ -83,7 +83,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     (sh, sw), (dh, dw) = stride, dilation
     og, dtype = o // groups, np.result_type(xp, w)
     eh, ew = effective_kernel_size(kh, dh), effective_kernel_size(kw, dw)
-    ho, wo = output_size(hp, kh, sh, dh), output_size(wp, kw, sw, dw)
+    ho, wo = window_count(hp, kh, stride=sh, dilation=dh), window_count(wp, kw, stride=sw, dilation=dw)
     ln = tile_size(max(eh, ew))
     sth, stw = ln - eh + 1, ln - ew + 1  # valid stride-1 outputs per tile
     h1, w1 = hp - eh + 1, wp - ew + 1  # stride-1 output size

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..shapes import effective_kernel_size
+from ..shapes import effective_kernel_size, window_count
 from . import _blocks
-from ._blocks import blocks, output_size
+from ._blocks import blocks
 
 MIN_ROWS = 512
 
@@ -63,8 +63,8 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     n, hp, wp, c = xp.shape
     kh, kw, cg, o = w.shape
     og, k = o // groups, kh * kw * cg
-    ho = output_size(hp, kh, stride[0], dilation[0])
-    wo = output_size(wp, kw, stride[1], dilation[1])
+    ho = window_count(hp, kh, stride=stride[0], dilation=dilation[0])
+    wo = window_count(wp, kw, stride=stride[1], dilation=dilation[1])
     dtype = np.result_type(xp, w)
     y = np.empty((n, ho, wo, o), dtype=dtype)
     w_mats = [np.ascontiguousarray(w[..., g * og : (g + 1) * og]).reshape(k, og) for g in range(groups)]

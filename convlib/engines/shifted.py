@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._blocks import blocks, output_size
+from ..shapes import window_count
+from ._blocks import blocks
 
 # Rows of one accumulated product: keeps the running sum and one product in the L2 cache.
 CACHE_ROWS_BYTES = 256 * 2**10
@@ -94,8 +95,8 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     kh, kw, cg, o = w.shape
     og = o // groups
     (sh, sw), dtype = stride, np.result_type(xp, w)
-    ho = output_size(hp, kh, stride[0], dilation[0])
-    wo = output_size(wp, kw, stride[1], dilation[1])
+    ho = window_count(hp, kh, stride=stride[0], dilation=dilation[0])
+    wo = window_count(wp, kw, stride=stride[1], dilation=dilation[1])
     taps = _taps(kh, kw, stride, dilation)
     max_ro, max_co = max(t[2] for t in taps), max(t[3] for t in taps)
     wq = max(-(-wp // sw), wo + max_co)

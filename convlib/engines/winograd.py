@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..shapes import window_count
 from . import _blocks
-from ._blocks import blocks, output_size
+from ._blocks import blocks
 
 _MATRICES = {
     2: (
@@ -134,7 +135,7 @@ def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1,
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
     dtype = np.result_type(xp, w)
-    ho, wo = output_size(hp, 3, 1, 1), output_size(wp, 3, 1, 1)
+    ho, wo = window_count(hp, 3, stride=1, dilation=1), window_count(wp, 3, stride=1, dilation=1)
     th, tw = -(-ho // m), -(-wo // m)
     bt, gm, at = transforms(m, dtype)
     # One dense (a*a x a*a) GEMM per transform: a measured 1.3-1.5x faster here than applying

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from ..padding import Padding1D, check_positive_int, normalize_padding_1d
+from ..padding import Padding1D
+from .checks import check_conv_shapes
+from .geometry import (
+    conv_axis,
+    effective_kernel_size,
+    full_padding,
+    resolve_padding_1d,
+    same_padding,
+    window_count,
+)
 
 __all__ = [
     "effective_kernel_size",
@@ -14,122 +23,6 @@ __all__ = [
     "unread_cells",
     "conv_output_shape",
 ]
-
-_NAMES = {"n": "input size", "k": "kernel size", "stride": "stride", "dilation": "dilation"}
-
-
-def _positive(**values) -> tuple[int, ...]:
-    """Validate the named sizes with the one normaliser (names as in the messages)."""
-    return tuple(check_positive_int(v, _NAMES[name]) for name, v in values.items())
-
-
-def effective_kernel_size(k: int, dilation: int = 1) -> int:
-    """Number of input cells a dilated kernel spans: ``d*(k-1) + 1``.
-
-    Examples
-    --------
-    >>> effective_kernel_size(3, dilation=2)
-    5
-    """
-    return dilation * (k - 1) + 1
-
-
-def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, ceil_mode: bool = False) -> int:
-    """Number of window positions in ``padded`` cells: the single size formula.
-
-    Parameters
-    ----------
-    padded : int
-        Input length after padding, ``n + p_before + p_after``.
-    k, stride, dilation : int
-        Kernel taps, step and tap spacing, all positive.
-    ceil_mode : bool
-        Round the division up instead of down (pooling's ``ceil_mode``; the caller
-        applies PyTorch's rule that the last window must start inside the input).
-
-    Returns
-    -------
-    int
-        ``floor((padded - d*(k-1) - 1) / s) + 1`` (or ``ceil``), at least 1.
-
-    Raises
-    ------
-    ValueError
-        If the dilated kernel is larger than the padded input, so that no window fits.
-
-    Examples
-    --------
-    >>> window_count(10, 3, stride=2)
-    4
-    >>> window_count(10, 3, stride=2, ceil_mode=True)
-    5
-    """
-    padded = check_positive_int(padded, "padded input size")
-    k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
-    eff = effective_kernel_size(k, dilation)
-    if eff > padded:
-        raise ValueError(
-            f"kernel size {k} (dilated to {eff} with dilation {dilation}) is larger than "
-            f"the padded input size {padded}: no output position fits"
-        )
-    span = padded - eff
-    steps = -(-span // stride) if ceil_mode else span // stride
-    return steps + 1
-
-
-def same_padding(n: int, k: int, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's ``"same"`` padding for one axis, as ``(before, after)``.
-
-    The output has ``ceil(n / s)`` positions; the total padding is the least that makes
-    that many windows fit, ``max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``, split with the
-    odd cell going *after* (bottom/right), as TensorFlow and Keras do.
-
-    Examples
-    --------
-    >>> same_padding(10, 3, stride=2)
-    (0, 1)
-    >>> same_padding(8, 4)
-    (1, 2)
-    """
-    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
-    n_out = -(-n // stride)
-    total = max((n_out - 1) * stride + effective_kernel_size(k, dilation) - n, 0)
-    return total // 2, total - total // 2
-
-
-def full_padding(k: int, *, dilation: int = 1) -> tuple[int, int]:
-    """``"full"`` padding: every window that overlaps the input by one cell.
-
-    Examples
-    --------
-    >>> full_padding(3)
-    (2, 2)
-    """
-    k, dilation = _positive(k=k, dilation=dilation)
-    extra = effective_kernel_size(k, dilation) - 1
-    return extra, extra
-
-
-def resolve_padding_1d(
-    n: int, k: int, padding: Padding1D, *, stride: int = 1, dilation: int = 1
-) -> tuple[int, int]:
-    """Turn one axis's padding (a word, an int or a pair) into ``(before, after)`` cells.
-
-    Examples
-    --------
-    >>> resolve_padding_1d(5, 3, "full")
-    (2, 2)
-    >>> resolve_padding_1d(5, 3, (0, 1))
-    (0, 1)
-    """
-    padding = normalize_padding_1d(padding)
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        return same_padding(n, k, stride=stride, dilation=dilation)
-    if padding == "full":
-        return full_padding(k, dilation=dilation)
-    return padding
 
 
 def conv_output_size(
@@ -166,12 +59,7 @@ def conv_output_size(
     >>> conv_output_size(5, 3, padding="same", stride=2)
     3
     """
-    n = check_positive_int(n, "input size")
-    k = check_positive_int(k, "kernel size")
-    stride = check_positive_int(stride, "stride")
-    dilation = check_positive_int(dilation, "dilation")
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    return window_count(n + before + after, k, stride=stride, dilation=dilation)
+    return conv_axis(n, k, padding, stride=stride, dilation=dilation).out
 
 
 def unread_cells(
@@ -192,12 +80,7 @@ def unread_cells(
     >>> unread_cells(224, 1, stride=2)  # a 1x1 stride-2 shortcut skips the last row of an even input
     (0, 1)
     """
-    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    padded = n + before + after
-    out = window_count(padded, k, stride=stride, dilation=dilation)
-    left = padded - ((out - 1) * stride + effective_kernel_size(k, dilation))
-    return min(left, after), max(left - after, 0)
+    return conv_axis(n, k, padding, stride=stride, dilation=dilation).unread
 
 
 def conv_output_shape(
@@ -232,9 +115,7 @@ def conv_output_shape(
     ...                   data_format="NCHW")
     (1, 16, 5, 6)
     """
-    from ..layout import check_shapes
-
-    geo = check_shapes(
+    geo = check_conv_shapes(
         tuple(input_shape),
         tuple(kernel_shape),
         stride=stride,

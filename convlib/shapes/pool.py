@@ -1,9 +1,12 @@
-"""Pooling sizes: the convolution's window count, with pooling's padding rules and ``ceil_mode``."""
+"""Pooling sizes: the convolution's window count, with pooling's padding rules and ``ceil_mode``.
+
+The rules live in :func:`convlib.shapes.geometry.pool_axis`; these are its one-axis views.
+"""
 
 from __future__ import annotations
 
-from ..padding import Padding1D, check_positive_int, normalize_padding_1d
-from .conv import effective_kernel_size, resolve_padding_1d, window_count
+from ..padding import Padding1D, check_positive_int
+from .geometry import pool_axis
 
 __all__ = ["pool_padding_1d", "pool_output_size", "adaptive_pool_bounds"]
 
@@ -13,9 +16,8 @@ def pool_padding_1d(
 ) -> tuple[int, int]:
     """Resolve and check one axis's pooling padding as ``(before, after)``.
 
-    ``"same"`` is TensorFlow's (the padded cells are then ignored by the pool). Numbers
-    follow PyTorch, which requires each side to be at most half the effective window,
-    ``p <= (d*(k-1) + 1) // 2``, so that every window holds at least one real cell.
+    ``"same"`` is TensorFlow's (the padded cells are then ignored by the pool). Numbers follow
+    PyTorch, which requires each side to be at most half the *undilated* pool size, ``p <= k // 2``.
 
     Examples
     --------
@@ -24,22 +26,9 @@ def pool_padding_1d(
     >>> pool_padding_1d(5, 2, 2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: pool padding (2, 2) must be at most half the effective window ...
+    ValueError: pool padding (2, 2) must be at most half the pool size, k // 2 = 1, ...
     """
-    n = check_positive_int(n, "input size")
-    k = check_positive_int(k, "pool size")
-    stride = k if stride is None else check_positive_int(stride, "stride")
-    dilation = check_positive_int(dilation, "dilation")
-    if normalize_padding_1d(padding) == "full":
-        raise ValueError("padding='full' is not a pooling padding; use 'valid', 'same' or numbers")
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    half = effective_kernel_size(k, dilation) // 2
-    if max(before, after) > half:
-        raise ValueError(
-            f"pool padding {(before, after)} must be at most half the effective window "
-            f"(d*(k-1)+1) // 2 = {half} on each side (window {k}, dilation {dilation}), as in PyTorch"
-        )
-    return before, after
+    return pool_axis(n, k, padding, stride=stride, dilation=dilation).pads
 
 
 def pool_output_size(
@@ -53,17 +42,21 @@ def pool_output_size(
 ) -> int:
     """Output length of a pooling window along one axis.
 
-    Same formula as convolution; with ``ceil_mode`` the division rounds up but, as in
-    PyTorch, a last window that would start entirely in the right padding is dropped.
-    ``stride`` defaults to ``k``; padding is checked by :func:`pool_padding_1d`. As in
-    PyTorch, ``ceil_mode`` also accepts a window up to ``s - 1`` cells larger than the padded
+    Same formula as convolution; with ``ceil_mode`` the division rounds up but, as in PyTorch, a
+    last window that would start in the right padding is dropped. ``stride`` defaults to ``k``.
+    As in PyTorch, ``ceil_mode`` also accepts a window up to ``s - 1`` cells larger than the padded
     input (one partial window).
 
     Raises
     ------
     ValueError
-        Bad sizes, a pad over half the window, ``ceil_mode`` with ``"same"`` (TensorFlow's
+        Bad sizes, a pad over half the pool size, ``ceil_mode`` with ``"same"`` (TensorFlow's
         ``"same"`` already rounds up), or a window larger than the padded input.
+
+    Shape
+    -----
+    ``n_out = floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1`` (``ceil`` with
+    ``ceil_mode``, minus one if the last window would start at or after ``n + p_before``).
 
     Examples
     --------
@@ -76,18 +69,7 @@ def pool_output_size(
     >>> pool_output_size(1, 2, ceil_mode=True)
     1
     """
-    stride = k if stride is None else stride
-    if ceil_mode and normalize_padding_1d(padding) == "same":
-        raise ValueError(
-            "ceil_mode=True cannot be combined with padding='same' (which already gives ceil(n/s))"
-        )
-    before, after = pool_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    if ceil_mode and n + before + after < effective_kernel_size(k, dilation) < n + before + after + stride:
-        return 1  # as PyTorch: ceil_mode's single window may overhang the input by fewer than s cells
-    out = window_count(n + before + after, k, stride=stride, dilation=dilation, ceil_mode=ceil_mode)
-    if ceil_mode and (out - 1) * stride >= n + before:
-        out -= 1
-    return out
+    return pool_axis(n, k, padding, stride=stride, dilation=dilation, ceil_mode=ceil_mode).out
 
 
 def adaptive_pool_bounds(n: int, out: int) -> list[tuple[int, int]]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..padding import Padding1D, check_nonnegative_int, check_positive_int, normalize_padding_1d
-from .conv import conv_output_size, effective_kernel_size, resolve_padding_1d
+from ..padding import Padding1D
+from .geometry import transpose_axis
 
 __all__ = ["transpose_padding_1d", "conv_transpose_output_size"]
 
@@ -45,39 +45,8 @@ def transpose_padding_1d(
     >>> transpose_padding_1d(4, 3, 1, stride=2, output_padding=1)
     (1, 1, 1)
     """
-    n = check_positive_int(n, "input size")
-    k = check_positive_int(k, "kernel size")
-    stride = check_positive_int(stride, "stride")
-    dilation = check_positive_int(dilation, "dilation")
-    eff = effective_kernel_size(k, dilation)
-    padding = normalize_padding_1d(padding)
-    if padding == "full":
-        raise ValueError(
-            "padding='full' has no transposed-convolution meaning; use 'valid', 'same' or numbers"
-        )
-    if output_padding is not None:
-        output_padding = check_nonnegative_int(output_padding, "output_padding")
-        limit = max(stride, dilation) if not isinstance(padding, str) else stride
-        if output_padding >= limit:
-            raise ValueError(
-                f"output_padding must be smaller than max(stride, dilation) = {limit} "
-                f"(stride {stride}, dilation {dilation}), got {output_padding}"
-            )
-    if not isinstance(padding, str):
-        return padding[0], padding[1], output_padding or 0
-    full = (n - 1) * stride + eff
-    if output_padding is None:
-        target = n * stride + (max(eff - stride, 0) if padding == "valid" else 0)
-    else:
-        target = full - (2 * (eff // 2) if padding == "same" else 0) + output_padding
-    back = conv_output_size(target, k, stride=stride, padding=padding, dilation=dilation) if target > 0 else 0
-    if back != n:
-        raise ValueError(
-            f"padding={padding!r} with output_padding={output_padding} gives output size {target}, "
-            f"which a forward convolution maps to {back}, not to the input size {n}"
-        )
-    before, after = resolve_padding_1d(target, k, padding, stride=stride, dilation=dilation)
-    return before, after, target - (full - before - after)
+    a = transpose_axis(n, k, padding, stride=stride, output_padding=output_padding, dilation=dilation)
+    return a.before, a.after, a.left
 
 
 def conv_transpose_output_size(
@@ -113,13 +82,4 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(4, 3, stride=2, padding="same")
     8
     """
-    before, after, op = transpose_padding_1d(
-        n, k, padding, stride=stride, output_padding=output_padding, dilation=dilation
-    )
-    out = (n - 1) * stride - before - after + effective_kernel_size(k, dilation) + op
-    if out <= 0:
-        raise ValueError(
-            f"transposed convolution output size {out} is not positive (input {n}, kernel "
-            f"{k}, stride {stride}, padding {(before, after)}, dilation {dilation})"
-        )
-    return out
+    return transpose_axis(n, k, padding, stride=stride, output_padding=output_padding, dilation=dilation).n

@@ -1,4 +1,4 @@
-"""The benchmark of :mod:`convlib.bench` as a figure."""
+"""The benchmark of :mod:`convlib.proof.bench` as a figure."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 def plot_benchmark(records) -> Figure:
     """Time of convlib ``auto`` over the faster peer, per layer and batch size (lower is faster).
 
-    ``records`` are the per-layer dictionaries of a ``python -m convlib.bench --json`` run.
+    ``records`` are the per-layer dictionaries of a ``python -m convlib.proof.bench --json`` run.
     One horizontal bar per layer and batch; the dashed line at 1 is parity with the faster of
     PyTorch and TensorFlow, and each bar is labelled with the engine ``auto`` chose.
 

@@ -6,18 +6,18 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..padding import normalize_pair
-from ..shapes import conv_transpose_output_size, transpose_padding_1d
+from ..shapes.geometry import split_padding, transpose_axis
 from .draw import _cell, _check_position
-from .geometry import COLORS, AxisGeometry, _split_padding
+from .geometry import COLORS, AxisGeometry
 
 CROP, BIAS = "#eeeeee", "#fee391"
 
 
 def _transpose_axis(n, k, s, d, pad, op) -> tuple[AxisGeometry, int, int]:
-    """Axis geometry plus ``(output_padding, full)`` where ``full`` is the scatter's span."""
-    out = conv_transpose_output_size(n, k, stride=s, padding=pad, output_padding=op, dilation=d)
-    before, after, op = transpose_padding_1d(n, k, pad, stride=s, output_padding=op, dilation=d)
-    return AxisGeometry(n, k, s, d, before, after, out), op, out + before + after - op
+    """The drawn axis (input ``n``, output ``out``) plus ``(output_padding, full)``, where ``full``
+    is the scatter's span, from :func:`convlib.shapes.transpose_axis`."""
+    a = transpose_axis(n, k, pad, stride=s, output_padding=op, dilation=d)
+    return AxisGeometry(n, k, s, d, a.before, a.after, a.n), a.left, a.extent
 
 
 def _kind(t: int, g: AxisGeometry, full: int) -> str:
@@ -55,7 +55,7 @@ def draw_transpose(
         if output_padding is None
         else normalize_pair(output_padding, "output_padding", allow_zero=True)
     )
-    axes = [_transpose_axis(*args) for args in zip((n_h, n_w), ks, ss, ds, _split_padding(padding), ops)]
+    axes = [_transpose_axis(*args) for args in zip((n_h, n_w), ks, ss, ds, split_padding(padding), ops)]
     (gh, oph, full_h), (gw, opw, full_w) = axes
     i, j = _check_position(
         position, AxisGeometry(n_h, 1, 1, 1, 0, 0, n_h), AxisGeometry(n_w, 1, 1, 1, 0, 0, n_w)

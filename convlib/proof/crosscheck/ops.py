@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...layout import as_float_array
+from ...padding import normalize_padding_mode, normalize_pair
+from ...shapes import check_conv_shapes, check_data_format, check_pool_shape, check_transpose_shapes
 from ..frameworks import load_tf, load_torch
-from ..layout import as_float_array, check_data_format, check_shapes
-from ..padding import normalize_padding_mode, normalize_pair
 from .conv import _canonical, _tf_pad_mode
 from .report import Outcome, Report, run, tolerance
 
@@ -37,7 +38,7 @@ def crosscheck_conv_transpose2d(
     >>> r.agree, r.reference.shape
     (True, (1, 8, 8, 5))
     """
-    from ..transpose import conv_transpose2d, resolve_transpose
+    from ...transpose import conv_transpose2d
 
     tf, torch = load_tf(), load_torch()
     fmt = check_data_format(data_format)
@@ -47,7 +48,10 @@ def crosscheck_conv_transpose2d(
     x_tf = xa if fmt == "NHWC" else _nhwc(xa)
     w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))  # (kh, kw, O/g, I)
     back = (lambda y: y) if fmt == "NHWC" else _nchw
-    crops = None if ref.refused else resolve_transpose(x_tf.shape[1:3], w_tf.shape[:2], **kw)
+    crops = None
+    if not ref.refused:
+        axes = check_transpose_shapes(xa.shape, wa.shape, groups=groups, data_format=fmt, **kw).axes
+        crops = tuple((a.before, a.after, a.left) for a in axes)
     word = padding.upper() if isinstance(padding, str) else None
 
     def tf_call():
@@ -154,7 +158,7 @@ def crosscheck_pool2d(
     >>> crosscheck_pool2d("avg", x, 2, padding="same").agree
     True
     """
-    from ..pool import _geometry, avg_pool2d, max_pool2d
+    from ...pool import avg_pool2d, max_pool2d
 
     tf, torch = load_tf(), load_torch()
     F = torch.nn.functional
@@ -171,7 +175,14 @@ def crosscheck_pool2d(
         fn, opts["count_include_pad"] = avg_pool2d, count_include_pad
     ref = run("convlib", lambda: fn(x, pool_size, strides, padding, **opts))
     axes = (
-        None if ref.refused else _geometry(x_tf.shape[1:3], pool_size, strides, padding, dilation, ceil_mode)
+        None
+        if ref.refused
+        else [
+            (a.k, a.stride, a.dilation, a.before, a.after, a.overhang, a.out)
+            for a in check_pool_shape(
+                x_tf.shape, pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode
+            ).axes
+        ]
     )
     word = padding.lower() if isinstance(padding, str) else None
     fill = -np.inf if kind == "max" else 0.0
@@ -252,7 +263,7 @@ def crosscheck_backward(
     >>> [rep.agree for rep in r.values()]
     [True, True, True]
     """
-    from ..grad import conv2d_backward
+    from ...grad import conv2d_backward
 
     tf, torch = load_tf(), load_torch()
     F = torch.nn.functional
@@ -267,7 +278,7 @@ def crosscheck_backward(
     xa, wa, ga = as_float_array(x, "x"), as_float_array(w, "w"), as_float_array(grad_out, "grad_out")
     x_tf, g_tf = (xa, ga) if fmt == "NHWC" else (_nhwc(xa), _nhwc(ga))
     w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))
-    pads = None if ours.refused else check_shapes(x_tf.shape, w_tf.shape, **kw).pads
+    pads = None if ours.refused else check_conv_shapes(x_tf.shape, w_tf.shape, **kw).pads
     bias = np.zeros(w_tf.shape[3], dtype=xa.dtype)
     # TF 2.21's oneDNN gradient of a strided 1x1 conv with fewer input channels than its SIMD
     # block (16 on AVX-512) writes past its workspace (oneDNN issue #6035): the heap is

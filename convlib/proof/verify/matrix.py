@@ -14,14 +14,15 @@ from .reasons import _reason, classify
 
 # --------------------------------------------------------------------------- running
 def check_case(case: Case) -> dict:
-    """Run one case through :mod:`convlib.crosscheck`; ``{part: Report}`` (one part, or three gradients).
+    """Run one case through :mod:`convlib.proof.crosscheck`; ``{part: Report}`` (one part, or three gradients).
 
     A backward case whose forward convlib refuses is checked as its forward conv2d: there is
     no ``grad_out`` shape to give, and the refusal is the forward's.
     """
+    from ...layout import to_channels_last
+    from ...padding import apply_padding
+    from ...shapes import check_conv_shapes
     from .. import crosscheck as cc
-    from ..layout import check_shapes, to_channels_last
-    from ..padding import apply_padding
 
     x, w = case.arrays()
     kw = dict(case.kwargs)
@@ -34,7 +35,7 @@ def check_case(case: Case) -> dict:
         return {"y": cc.crosscheck_pool2d(case.op[:3], x, **kw)}
     mode = kw.pop("padding_mode", "zeros")
     try:
-        geo = check_shapes(x.shape, w.shape, **kw)
+        geo = check_conv_shapes(x.shape, w.shape, **kw)
         apply_padding(to_channels_last(x, geo.data_format), geo.pads, mode)
     except ValueError:
         return {"forward": cc.crosscheck_conv2d(x, w, padding_mode=mode, **kw)}
@@ -44,25 +45,29 @@ def check_case(case: Case) -> dict:
 
 def _convlib_refuses(case: Case) -> bool:
     """Whether convlib itself refuses ``case`` (cheap: no framework involved)."""
-    from ..layout import check_shapes, to_channels_last
-    from ..padding import apply_padding
-    from ..pool import _geometry
-    from ..transpose import resolve_transpose
+    from ...layout import to_channels_last
+    from ...padding import apply_padding
+    from ...shapes import check_conv_shapes, check_pool_shape, check_transpose_shapes
 
     x, w = case.arrays()
     kw = dict(case.kwargs)
     try:
-        x4 = to_channels_last(x, kw.get("data_format", "NHWC"))
+        fmt = kw.get("data_format", "NHWC")
         if case.op == "conv_transpose2d":
-            k_hw = w.shape[:2] if kw["data_format"] == "NHWC" else w.shape[2:]
-            keys = ("stride", "padding", "output_padding", "dilation")
-            resolve_transpose(x4.shape[1:3], k_hw, **{k: kw[k] for k in keys})
+            keys = ("stride", "padding", "output_padding", "dilation", "groups", "data_format")
+            check_transpose_shapes(x.shape, w.shape, **{k: kw[k] for k in keys if k in kw})
         elif case.op in ("max_pool2d", "avg_pool2d"):
             keys = ("pool_size", "strides", "padding")
-            _geometry(x4.shape[1:3], *(kw[k] for k in keys), kw.get("dilation", 1), kw["ceil_mode"])
+            check_pool_shape(
+                x.shape,
+                *(kw[k] for k in keys),
+                dilation=kw.get("dilation", 1),
+                ceil_mode=kw["ceil_mode"],
+                data_format=fmt,
+            )
         else:
             mode = kw.pop("padding_mode", "zeros")
-            apply_padding(x4, check_shapes(x.shape, w.shape, **kw).pads, mode)
+            apply_padding(to_channels_last(x, fmt), check_conv_shapes(x.shape, w.shape, **kw).pads, mode)
     except (ValueError, TypeError):
         return True
     return False
@@ -132,7 +137,7 @@ def run_isolated(cases: list[Case]) -> list[dict]:
     if not cases:
         return []
     payload = json.dumps([c.to_json() for c in cases])
-    done = subprocess.run([sys.executable, "-m", "convlib.verify", "--isolated"], input=payload,
+    done = subprocess.run([sys.executable, "-m", "convlib.proof.verify", "--isolated"], input=payload,
                           capture_output=True, text=True, check=True)  # fmt: skip
     return [json.loads(line) for line in done.stdout.splitlines()[-len(cases) :]]
 

@@ -1,4 +1,4 @@
-"""``python -m convlib.verify``: run the matrix, print the class table, write the JSON."""
+"""``python -m convlib.proof.verify``: run the matrix, print the class table, write the JSON."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ __all__ = ["main"]
 
 
 def main(argv=None) -> int:
-    """Command line: ``python -m convlib.verify [--quick] [--json PATH] [--seed N]``."""
+    """Command line: ``python -m convlib.proof.verify [--quick] [--json PATH] [--seed N]``."""
     desc = "The verification matrix: TensorFlow, PyTorch and convlib."
-    ap = argparse.ArgumentParser(prog="python -m convlib.verify", description=desc)
+    ap = argparse.ArgumentParser(prog="python -m convlib.proof.verify", description=desc)
     ap.add_argument("--quick", action="store_true", help="a few hundred configurations (CI)")
     ap.add_argument("--json", metavar="PATH", help="write the summary as JSON")
     ap.add_argument("--seed", type=int, default=0)

@@ -13,8 +13,8 @@ import tracemalloc
 
 import numpy as np
 
-from .engines import ENGINES
-from .shapes import conv_output_size
+from ..engines import ENGINES
+from ..shapes import conv_output_size
 
 __all__ = ["WORKSPACE_LIMIT_MIB", "peak_extra_mib", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
 
@@ -65,7 +65,7 @@ def workspace_profile(sizes=(100, 400, 1400), channels: int = 16, out_channels: 
         ``{"size", "patch_matrix_mib", "engines": {name: MiB}}`` per size, ``naive`` left out
         (it is the slow reference) and Winograd only where ``k == 3``.
     """
-    from .engines import supports
+    from ..engines import supports
 
     rng, rows = np.random.default_rng(0), []
     w = np.full((k, k, channels, out_channels), 0.1, np.float32)

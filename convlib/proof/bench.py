@@ -1,6 +1,6 @@
 """Benchmark: convlib's engines next to PyTorch, TensorFlow and the GEMM roofline on ResNet-50.
 
-``python -m convlib.bench [--quick] [--batch 1 8] [--json out.json] [--threads N]``
+``python -m convlib.proof.bench [--quick] [--batch 1 8] [--json out.json] [--threads N]``
 
 For every ResNet-50 convolution shape (input 224x224, float32, NHWC) and batch size, one
 run times, interleaved and repeated, with the median kept: :func:`convlib.conv2d` with
@@ -27,10 +27,10 @@ import time
 
 import numpy as np
 
-from .conv import conv2d
-from .engines import ENGINES, choose_algorithm, supports
+from ..conv import conv2d
+from ..engines import ENGINES, choose_algorithm, supports
+from ..shapes import conv_output_size
 from .frameworks import load_tf, load_torch
-from .shapes import conv_output_size
 from .workspace import peak_extra_mib
 
 __all__ = ["RESNET50_LAYERS", "QUICK_LAYERS", "run_layer", "main"]
@@ -253,7 +253,7 @@ def format_table(records: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m convlib.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m convlib.proof.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="4 layers, batch 1, 2 repeats (CI smoke test)")
     ap.add_argument("--batch", type=int, nargs="+", default=None, help="batch sizes (default 1 8)")
     ap.add_argument("--json", default=None, help="write the records here")

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 
+from ...layout import as_float_array
+from ...padding import normalize_padding, normalize_padding_mode
+from ...shapes import check_conv_shapes, check_data_format, resolve_padding
 from ..frameworks import load_tf, load_torch
-from ..layout import as_float_array, check_data_format, check_shapes
-from ..padding import normalize_padding, normalize_padding_mode, normalize_pair
-from ..shapes import resolve_padding_1d
 from .report import Report, run, tolerance
 
 
@@ -135,7 +135,7 @@ def crosscheck_layer(
     >>> [r.reference.shape for r in crosscheck_layer(4, 3, input_sizes=(8, 5))]
     [(1, 6, 6, 4), (1, 3, 3, 4)]
     """
-    from ..layers import Conv2D
+    from ...layers import Conv2D
 
     tf = load_tf()
     keras_layer = tf.keras.layers.Conv2D(
@@ -151,7 +151,7 @@ def crosscheck_layer(
         x = rng.standard_normal((1, n, n, channels)).astype(np.float32)
         geo = None
         try:
-            geo = check_shapes(x.shape, w.shape, stride=strides, padding=padding)
+            geo = check_conv_shapes(x.shape, w.shape, stride=strides, padding=padding)
         except ValueError:
             pass
 
@@ -191,8 +191,7 @@ def _literal_pads(x_shape, w_shape, fmt, padding, stride, dilation):
     try:
         hw = x_shape[-3:-1] if fmt == "NHWC" else x_shape[-2:]
         khw = w_shape[:2] if fmt == "NHWC" else w_shape[2:]
-        s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-        return tuple(resolve_padding_1d(hw[i], khw[i], padding, stride=s[i], dilation=d[i]) for i in (0, 1))
+        return resolve_padding(hw, khw, padding, stride=stride, dilation=dilation)
     except (ValueError, IndexError):
         return (0, 0), (0, 0)
 
@@ -222,7 +221,7 @@ def crosscheck_conv2d(
     >>> crosscheck_conv2d(x, w, stride=2, padding="same").agree
     True
     """
-    from ..conv import conv2d
+    from ...conv import conv2d
 
     fmt = check_data_format(data_format)
     mode = normalize_padding_mode(padding_mode)
@@ -236,7 +235,7 @@ def crosscheck_conv2d(
     xa, wa = as_float_array(x, "x"), as_float_array(w, "w")
     ba = None if b is None else as_float_array(b, "b")
     try:
-        pads = check_shapes(xa.shape, wa.shape, data_format=fmt, **kwargs).pads
+        pads = check_conv_shapes(xa.shape, wa.shape, data_format=fmt, **kwargs).pads
     except ValueError:
         # convlib refused: hand each framework the literal request so it gives its own verdict.
         pads = _literal_pads(xa.shape, wa.shape, fmt, norm, stride, dilation)

@@ -48,7 +48,7 @@ def numbers_in(text: str, wanted) -> set:
 
 def cases() -> list[ParityCase]:
     """The invalid-configuration classes, built on a ``(1, 5, 6, 4)`` input (NCHW ``(1, 4, 5, 6)``)."""
-    from . import conv2d, conv_transpose2d, max_pool2d
+    from .. import conv2d, conv_transpose2d, max_pool2d
     from .frameworks import load_tf, load_torch
 
     tf, torch = load_tf(), load_torch()

@@ -64,7 +64,7 @@ def import_stderr(quiet: bool) -> list[str]:
     """
     import subprocess
 
-    code = "from convlib.frameworks import load_tf; load_tf()" if quiet else "import tensorflow"
+    code = "from convlib.proof.frameworks import load_tf; load_tf()" if quiet else "import tensorflow"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     return [line for line in done.stderr.splitlines() if line.strip()]

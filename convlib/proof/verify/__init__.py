@@ -1,7 +1,7 @@
 """The verification matrix: many configurations through TensorFlow, PyTorch and convlib.
 
 Every configuration of conv2d, conv_transpose2d, max/avg pooling and conv2d_backward is
-run through :mod:`convlib.crosscheck` and lands in exactly one class:
+run through :mod:`convlib.proof.crosscheck` and lands in exactly one class:
 
 * ``agree`` -- every framework that can express it matches convlib in shape and values;
 * ``refused`` -- somebody refuses (the exception and its first line are recorded);
@@ -16,7 +16,7 @@ the input) kills its process with SIGFPE.
 
 Modules: :mod:`.cases` (what is sampled), :mod:`.reasons` (the classes),
 :mod:`.matrix` (running), :mod:`.precision` (float32 error study), :mod:`.cli`.
-Run ``python -m convlib.verify [--quick] [--json PATH] [--seed N]``.
+Run ``python -m convlib.proof.verify [--quick] [--json PATH] [--seed N]``.
 """
 
 from .cases import OPS, Case, configurations

@@ -22,7 +22,7 @@ __all__ = ["STRIDED_1X1_GRADIENT", "run_in_fresh_interpreter"]
 # are unaffected; a small teaching example with 4 channels is not.
 STRIDED_1X1_GRADIENT = """
 import numpy as np
-from convlib.frameworks import load_tf
+from convlib.proof.frameworks import load_tf
 tf = load_tf()
 rng = np.random.default_rng(0)
 x = tf.constant(rng.standard_normal((2, 56, 56, 4)).astype("float32"))

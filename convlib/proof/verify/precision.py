@@ -22,9 +22,9 @@ def precision_study(kernel_sizes=(1, 3, 5, 7), channels=(1, 8, 32), size: int = 
         (the measure that suits FFT, whose error spreads over the whole map); an engine
         that refuses the kernel size (Winograd takes only 3x3) is absent from ``errors``.
     """
-    from ..conv import conv2d
+    from ...conv import conv2d
+    from ...engines import ENGINES
     from ..crosscheck import tf_conv2d, torch_conv2d
-    from ..engines import ENGINES
 
     rng, rows = np.random.default_rng(seed), []
     for k in kernel_sizes:

@@ -1,0 +1,329 @@
+"""The one validator: shape tuples of convolution, transposed convolution and pooling.
+
+Every public entry point of convlib passes its shapes and arguments through one function here
+before it touches an array: :func:`check_conv_shapes`, :func:`check_transpose_shapes`,
+:func:`check_pool_shape`. Each returns a small frozen record with the resolved
+:class:`~convlib.shapes.geometry.WindowAxis` of both spatial axes, and each refuses, with a
+``ValueError`` naming the parameter and the sizes, anything malformed — including sizes that
+would not fit in this machine's memory (:func:`check_allocation`), *before* anything is allocated.
+
+Nothing here imports an array library's arrays: the module works on tuples of ints.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+from ..padding import check_positive_int, normalize_padding
+from .geometry import WindowAxis, conv_axes, pool_axes, transpose_axes
+
+__all__ = [
+    "DATA_FORMATS",
+    "ConvGeometry",
+    "PoolGeometry",
+    "check_data_format",
+    "split_input_shape",
+    "check_conv_shapes",
+    "check_transpose_shapes",
+    "check_pool_shape",
+    "check_allocation",
+    "memory_limit_bytes",
+]
+
+DATA_FORMATS = ("NHWC", "NCHW")
+
+
+def check_data_format(data_format) -> str:
+    """``"NHWC"`` or ``"NCHW"`` (any case), else ``ValueError``."""
+    if not isinstance(data_format, str) or data_format.upper() not in DATA_FORMATS:
+        raise ValueError(f"data_format must be 'NHWC' or 'NCHW', got {data_format!r}")
+    return data_format.upper()
+
+
+def split_input_shape(shape, fmt: str, name: str = "x") -> tuple[int | None, int, int, int]:
+    """``(batch or None, H, W, C)`` of a 3-D or 4-D input shape, with the one rank error.
+
+    Examples
+    --------
+    >>> split_input_shape((2, 3, 10, 11), "NCHW")
+    (2, 10, 11, 3)
+    >>> split_input_shape((10, 11), "NHWC")
+    Traceback (most recent call last):
+    ...
+    ValueError: input x must be 4-D (N, H, W, C) or 3-D (H, W, C) for data_format='NHWC'; got 2-D shape (10, 11)
+    """
+    shape = tuple(int(s) for s in shape)
+    if len(shape) not in (3, 4):
+        want = "(N, H, W, C) or 3-D (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or 3-D (C, H, W)"
+        raise ValueError(
+            f"input {name} must be 4-D {want} for data_format={fmt!r}; got {len(shape)}-D shape {shape}"
+        )
+    batch = shape[0] if len(shape) == 4 else None
+    rest = shape[-3:]
+    h, w, c = rest if fmt == "NHWC" else (rest[1], rest[2], rest[0])
+    if batch is not None and batch < 0:
+        raise ValueError(f"batch size must be >= 0, got {batch}")
+    for size, label in ((h, "height"), (w, "width"), (c, "channel count")):
+        if size <= 0:
+            raise ValueError(f"input {label} must be positive, got {size} in shape {shape}")
+    return batch, h, w, c
+
+
+def memory_limit_bytes() -> int:
+    """This machine's physical memory: no single array convlib allocates may be larger."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on a POSIX system: assume a generous 64 GiB
+        return 64 << 30
+
+
+def check_allocation(shape, itemsize: int, *, what: str, blame: str) -> None:
+    """Refuse an array of ``shape`` that would not fit in memory, naming the parameter to blame.
+
+    Raises
+    ------
+    ValueError
+        ``"<blame> makes <what> (<shape>) need N GiB, more than this machine's M GiB"``.
+
+    Examples
+    --------
+    >>> check_allocation((2, 3), 8, what="the output", blame="padding=1")
+    >>> check_allocation((1, 10**9, 10**9, 3), 4, what="the padded input", blame="padding=10**9")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: padding=10**9 makes the padded input (1, 1000000000, 1000000000, 3) need ... GiB, ...
+    """
+    nbytes = math.prod(int(s) for s in shape) * int(itemsize)
+    limit = memory_limit_bytes()
+    if nbytes > limit:
+        raise ValueError(
+            f"{blame} makes {what} {tuple(int(s) for s in shape)} need {nbytes / 2**30:,.0f} GiB, "
+            f"more than this machine's {limit / 2**30:,.0f} GiB of memory"
+        )
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Every size of one 2-D convolution (or transposed convolution), after validation.
+
+    ``axes`` are the two :class:`WindowAxis` records; for a transposed convolution they describe
+    the forward convolution being transposed (so ``in_hw`` is then the *output* size).
+    """
+
+    batch: int | None  # None for an unbatched (3-D) input
+    in_channels: int
+    out_channels: int
+    groups: int
+    axes: tuple[WindowAxis, WindowAxis]
+    data_format: str
+
+    in_hw = property(lambda self: (self.axes[0].n, self.axes[1].n))
+    kernel_hw = property(lambda self: (self.axes[0].k, self.axes[1].k))
+    stride = property(lambda self: (self.axes[0].stride, self.axes[1].stride))
+    dilation = property(lambda self: (self.axes[0].dilation, self.axes[1].dilation))
+    pads = property(lambda self: (self.axes[0].pads, self.axes[1].pads))
+    out_hw = property(lambda self: (self.axes[0].out, self.axes[1].out))
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        h, w = self.out_hw
+        c = self.out_channels
+        spatial = (h, w, c) if self.data_format == "NHWC" else (c, h, w)
+        return spatial if self.batch is None else (self.batch, *spatial)
+
+
+def _split_kernel_shape(shape, fmt: str, layout: str):
+    shape = tuple(int(s) for s in shape)
+    if len(shape) != 4:
+        raise ValueError(f"kernel w must be 4-D {layout}; got {len(shape)}-D shape {shape}")
+    for size in shape:
+        if size <= 0:
+            raise ValueError(f"kernel w sizes must be positive, got shape {shape}")
+    return shape
+
+
+def _check_groups(groups, cin: int, cout: int) -> int:
+    groups = check_positive_int(groups, "groups")
+    if cin % groups:
+        raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
+    if cout % groups:
+        raise ValueError(f"groups={groups} must divide the output channels, got {cout} output channels")
+    return groups
+
+
+def _blame_axes(axes, padding, what: str) -> str:
+    """The argument that made an axis huge: explicit padding, or the dilation behind a padding word."""
+    big = max(axes, key=lambda a: a.padded)
+    if isinstance(normalize_padding(padding), str):
+        return f"padding={padding!r} with dilation={big.dilation} and kernel size {big.k}"
+    return f"padding={padding!r}"
+
+
+def check_conv_shapes(
+    input_shape,
+    kernel_shape,
+    *,
+    stride=1,
+    padding="valid",
+    dilation=1,
+    groups=1,
+    data_format="NHWC",
+    itemsize=4,
+) -> ConvGeometry:
+    """Validate every argument of a convolution and compute its geometry.
+
+    Parameters
+    ----------
+    input_shape, kernel_shape : tuple of int
+        ``(N, H, W, C)`` / HWIO for NHWC, ``(N, C, H, W)`` / OIHW for NCHW (3-D input: unbatched).
+    itemsize : int
+        Bytes per element of the arrays that will be allocated (for the memory check).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and sizes: wrong rank, zero sizes, channel mismatch, groups not
+        dividing the channels, bad stride/dilation/padding, a dilated kernel larger than the padded
+        input, or a padded input or output that would not fit in memory.
+
+    Examples
+    --------
+    >>> check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=2, padding="same").pads
+    ((0, 1), (1, 1))
+    """
+    fmt = check_data_format(data_format)
+    batch, h, w, c = split_input_shape(input_shape, fmt)
+    layout = "HWIO (kh, kw, C_in/groups, C_out)" if fmt == "NHWC" else "OIHW (C_out, C_in/groups, kh, kw)"
+    kshape = _split_kernel_shape(kernel_shape, fmt, layout)
+    kh, kw, cin_g, cout = kshape if fmt == "NHWC" else (kshape[2], kshape[3], kshape[1], kshape[0])
+    groups = _check_groups(groups, c, cout)
+    if cin_g * groups != c:
+        raise ValueError(
+            f"kernel expects {cin_g} input channels per group ({cin_g * groups} in all with "
+            f"groups={groups}), but the input has {c} channels (input shape {tuple(input_shape)}, "
+            f"kernel shape {tuple(kernel_shape)}, data_format={fmt!r})"
+        )
+    axes = conv_axes((h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    n = 1 if batch is None else max(batch, 1)
+    blame = _blame_axes(axes, padding, "padded input")
+    check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
+    check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
+    return ConvGeometry(batch, c, cout, groups, axes, fmt)
+
+
+def check_transpose_shapes(
+    input_shape,
+    kernel_shape,
+    *,
+    stride=1,
+    padding=0,
+    output_padding=None,
+    dilation=1,
+    groups=1,
+    data_format="NHWC",
+    itemsize=4,
+) -> ConvGeometry:
+    """Validate a transposed convolution; the geometry of the forward convolution it transposes.
+
+    ``kernel_shape`` is the forward convolution's weight as convlib takes it: PyTorch
+    ``ConvTranspose2d`` ``(C_in, C_out/groups, kh, kw)`` for NCHW, TensorFlow ``conv2d_transpose``
+    ``(kh, kw, C_out/groups, C_in)`` for NHWC. In the result, ``in_hw`` is the transposed
+    *output* size and ``out_hw`` the transposed input size; ``in_channels`` and ``out_channels`` are
+    those of the transposed convolution.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_conv_shapes`, plus ``output_padding >= max(stride, dilation)`` and a
+        non-positive output; huge strides and dilations are refused before the zero-inserted
+        input is allocated, naming ``stride`` or ``dilation``.
+
+    Examples
+    --------
+    >>> g = check_transpose_shapes((1, 4, 4, 2), (3, 3, 5, 2), stride=2, padding="same")
+    >>> g.in_hw, g.out_channels
+    ((8, 8), 5)
+    """
+    fmt = check_data_format(data_format)
+    batch, h, w, cin = split_input_shape(input_shape, fmt)
+    layout = "(kh, kw, C_out/groups, C_in)" if fmt == "NHWC" else "(C_in, C_out/groups, kh, kw)"
+    kshape = _split_kernel_shape(kernel_shape, fmt, layout)
+    kh, kw, cout_g, k_in = kshape if fmt == "NHWC" else (kshape[2], kshape[3], kshape[1], kshape[0])
+    if k_in != cin:
+        raise ValueError(
+            f"kernel w expects {k_in} input channels, but x has {cin} (x shape {tuple(input_shape)}, "
+            f"w shape {tuple(kernel_shape)}, data_format={fmt!r})"
+        )
+    groups = _check_groups(groups, cin, cout_g * check_positive_int(groups, "groups"))
+    axes = transpose_axes(
+        (h, w), (kh, kw), stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
+    )
+    n = 1 if batch is None else max(batch, 1)
+    zeros = ((h - 1) * axes[0].stride + 1, (w - 1) * axes[1].stride + 1)
+    check_allocation((n, *zeros, cin), itemsize, what="the zero-inserted input", blame=f"stride={stride!r}")
+    reach = tuple(a.window - 1 for a in axes)
+    check_allocation(
+        (n, zeros[0] + 2 * reach[0], zeros[1] + 2 * reach[1], cin),
+        itemsize,
+        what="the padded zero-inserted input",
+        blame=f"dilation={dilation!r}",
+    )
+    check_allocation(
+        (n, axes[0].n, axes[1].n, cout_g * groups), itemsize, what="the output", blame="the sizes"
+    )
+    return ConvGeometry(batch, cin, cout_g * groups, groups, axes, fmt)
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Every size of one pooling call, after validation."""
+
+    batch: int | None
+    channels: int
+    axes: tuple[WindowAxis, WindowAxis]
+    data_format: str
+
+    out_hw = property(lambda self: (self.axes[0].out, self.axes[1].out))
+    pads = property(lambda self: (self.axes[0].pads, self.axes[1].pads))
+
+
+def check_pool_shape(
+    input_shape,
+    pool_size,
+    strides=None,
+    padding="valid",
+    *,
+    dilation=1,
+    ceil_mode=False,
+    data_format="NHWC",
+    itemsize=4,
+) -> PoolGeometry:
+    """Validate a pooling call (window, strides, padding, dilation, ``ceil_mode``).
+
+    Raises
+    ------
+    ValueError
+        Wrong rank, bad sizes, a pad over half the pool size, a window larger than the padded
+        input, or a ``ceil_mode`` overhang larger than the padded input itself.
+
+    Examples
+    --------
+    >>> check_pool_shape((1, 5, 5, 2), 2, ceil_mode=True).out_hw
+    (3, 3)
+    """
+    fmt = check_data_format(data_format)
+    batch, h, w, c = split_input_shape(input_shape, fmt)
+    axes = pool_axes((h, w), pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode)
+    for a, label in zip(axes, ("height", "width")):
+        if a.overhang > a.padded:
+            # Allocating the overhang would cost memory proportional to the window, not the input.
+            raise ValueError(
+                f"pool_size {a.k} (dilated to {a.window}) with ceil_mode overhangs the padded input "
+                f"{label} {a.padded} by {a.overhang} cells, more than the input holds"
+            )
+    n = 1 if batch is None else max(batch, 1)
+    check_allocation((n, axes[0].out, axes[1].out, c), itemsize, what="the output", blame="the sizes")
+    return PoolGeometry(batch, c, axes, fmt)
