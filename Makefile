@@ -19,9 +19,7 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	$(BIN)/ruff check convlib tests chapters
 	$(BIN)/ruff format --check convlib tests
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --doctest-modules convlib tests
-	$(BIN)/python -m pytest -p no:randomly --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+	$(BIN)/python -m pytest --nbval -n 2 --dist loadscope
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going

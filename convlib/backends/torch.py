@@ -1,9 +1,27 @@
 """convlib's algorithms written in torch operations, for a CPU or a CUDA device.
 
-Not a call to ``torch.nn.functional.conv2d``: the engines here are the NumPy engines of
-:mod:`convlib.engines` re-written with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``,
-so the same algorithm can be timed on a GPU. Validation and sizes come from
-:func:`convlib.shapes.check_conv_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`.
+Not a call to ``torch.nn.functional.conv2d``: each engine below re-writes one NumPy engine of
+:mod:`convlib.engines` with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``, so the same
+algorithm can be timed on a GPU. Validation and sizes come from
+:func:`convlib.shapes.check_conv_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`
+(the rule tuned on the CPU, not on a GPU). What is shared and where they differ, exactly:
+
+- **Shared plans.** The Winograd transforms ``B^T, G, A^T`` are the NumPy engine's
+  (:func:`convlib.engines.winograd.transforms`), applied as the same ``kron`` products; the im2col
+  engine streams the same row blocks (:func:`convlib.engines._blocks.blocks`, same byte budget);
+  the tap order of the shifted engine and the window order of naive are the NumPy ones.
+- **im2col** gathers with ``unfold``, whose patch order is ``(C, kh, kw)`` instead of NumPy's
+  ``(kh, kw, C)``; the kernel is reordered to match, so the sums are the same but in another order.
+- **shifted** runs one product per tap over strided views of the padded input; the NumPy engine
+  instead flattens the image, splits a stride into its phases and uses contiguous row slices
+  (computing ``W_p - W_out`` discarded columns). Same taps, different memory traffic.
+- **winograd** transforms all tiles at once; the NumPy engine does it in cache-sized blocks.
+- **fft** transforms the whole padded image (``rfft2`` of ``H_p x W_p``); the NumPy engine uses
+  overlap-save tiles of a power-of-two size. Both subsample the stride-1 result for a stride.
+- Groups are a Python loop of per-group products in every engine, as in NumPy.
+
+Nothing here imports :mod:`convlib.proof` or changes torch's global flags; the comparisons in
+:mod:`convlib.proof` turn TF32 off through :func:`convlib.proof.frameworks.load_torch`.
 """
 
 from __future__ import annotations
