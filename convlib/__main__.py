@@ -1,7 +1,8 @@
 """The shape calculator: ``python -m convlib shape ...`` and ``python -m convlib trace ...``.
 
 ``shape`` prints the output size of one convolution, transposed convolution or pooling
-layer, the exact pad on each side, and the equivalent PyTorch and TensorFlow calls.
+layer, the exact pad on each side, and the equivalent PyTorch and TensorFlow calls (the
+calls of :mod:`convlib.bridges`, the ones the cross-checks run).
 ``trace`` prints the layer table of a built-in network (see :mod:`convlib.zoo`). Every size
 comes from :mod:`convlib.shapes`. Invalid arguments give one line on stderr and status 2.
 """
@@ -12,6 +13,7 @@ import argparse
 import json
 import sys
 
+from .bridges import Inexpressible, express_conv2d, express_conv_transpose2d, express_pool2d
 from .network import trace
 from .padding import normalize_padding, normalize_pair
 from .shapes import (
@@ -57,26 +59,21 @@ def _pads_of(padding, n, k, s, d):
     return resolve_padding(n, k, padding, stride=s, dilation=d)
 
 
-def _tf_pads(pads) -> str:
-    (t, b), (left, r) = pads
-    return f"[[0, 0], [{t}, {b}], [{left}, {r}], [0, 0]]"
-
-
-def _torch_pad(pads, value: str = "") -> str:
-    (t, b), (left, r) = pads
-    return f"F.pad(x, ({left}, {r}, {t}, {b}){value})"
+def _source(framework: str, express, **kw) -> str:
+    """The call as text, or why the framework has none (:mod:`convlib.bridges`)."""
+    try:
+        return express(framework, **kw).source
+    except Inexpressible as exc:
+        single = "no single PyTorch call" if framework == "pytorch" else "no TensorFlow equivalent"
+        return f"{single}: {exc.reason}"
 
 
 def _conv(a, n, k, s, d) -> dict:
     pads = _pads_of(a.padding, n, k, s, d)
     out = tuple(conv_output_size(n[i], k[i], stride=s[i], padding=pads[i], dilation=d[i]) for i in range(2))
-    sym = pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]
-    dil = f", dilation={d}" if d != (1, 1) else ""
-    x = "x" if sym else _torch_pad(pads)
-    torch = f"F.conv2d({x}, w, stride={s}, padding={(pads[0][0], pads[1][0]) if sym else 0}{dil})"
-    tf_pad = f'"{a.padding.upper()}"' if a.padding in ("same", "valid") else _tf_pads(pads)
-    tf = f"tf.nn.conv2d(x, w, strides={s}, padding={tf_pad}" + (f", dilations={d})" if dil else ")")
-    return {"op": "conv2d", "output": out, "pads": pads, "pytorch": torch, "tensorflow": tf}
+    kw = dict(stride=s, padding=a.padding, dilation=d, pads=pads)
+    return {"op": "conv2d", "output": out, "pads": pads, "pytorch": _source("pytorch", express_conv2d, **kw),
+            "tensorflow": _source("tensorflow", express_conv2d, **kw)}  # fmt: skip
 
 
 def _transpose(a, n, k, s, d) -> dict:
@@ -94,20 +91,10 @@ def _transpose(a, n, k, s, d) -> dict:
         )
         for i in range(2)
     )
-    dil = f", dilation={d}" if d != (1, 1) else ""
-    if pads[0][0] == pads[0][1] and pads[1][0] == pads[1][1]:
-        p = (pads[0][0], pads[1][0])
-        torch = f"F.conv_transpose2d(x, w, stride={s}, padding={p}, output_padding={op}{dil})"
-    else:  # PyTorch pads symmetrically only: crop the unpadded result instead
-        (t, _), (left, _) = pads
-        crop = f"[:, :, {t}:{t + out[0]}, {left}:{left + out[1]}]"
-        torch = f"F.conv_transpose2d(x, w, stride={s}, padding=0, output_padding={op}{dil}){crop}"
-    tf_pad = f'"{a.padding.upper()}"' if isinstance(a.padding, str) else _tf_pads(pads)
-    shape = f"(N, {out[0]}, {out[1]}, C_out)"
-    tf = f"tf.nn.conv2d_transpose(x, w, output_shape={shape}, strides={s}, padding={tf_pad}"
-    tf += f", dilations={d})  # TensorFlow on CPU refuses dilations > 1 here" if dil else ")"
-    return {"op": "conv_transpose2d", "output": out, "pads": pads, "output_padding": op, "pytorch": torch,
-            "tensorflow": tf}  # fmt: skip
+    kw = dict(stride=s, padding=a.padding, dilation=d, crops=pads, output_padding=op, out_hw=out)
+    return {"op": "conv_transpose2d", "output": out, "pads": pads, "output_padding": op,
+            "pytorch": _source("pytorch", express_conv_transpose2d, **kw),
+            "tensorflow": _source("tensorflow", express_conv_transpose2d, **kw)}  # fmt: skip
 
 
 def _pool(a, n, k, s, d) -> dict:
@@ -120,36 +107,11 @@ def _pool(a, n, k, s, d) -> dict:
         size(n[i], k[i], stride=s[i], padding=axis_pads[i], dilation=d[i], ceil_mode=a.ceil_mode)
         for i in (0, 1)
     )
-    fn, ceil = f"F.{a.pool}_pool2d", ", ceil_mode=True" if a.ceil_mode else ""
-    dil = f", dilation={d}" if d != (1, 1) else ""
-    same_avg = a.pool == "avg" and a.padding == "same"  # TF divides by the real cells only
-    native = all(pads[i][0] == pads[i][1] <= k[i] // 2 for i in range(2))
-    if native:
-        p = (pads[0][0], pads[1][0])
-        torch = f"{fn}(x, {k}, stride={s}, padding={p}{dil}{ceil}" + (
-            ", count_include_pad=False)" if same_avg else ")"
-        )
-    elif a.ceil_mode:
-        torch = "no single PyTorch call: ceil_mode with pads PyTorch's padding= cannot express"
-    elif a.pool == "max":
-        padded = _torch_pad(pads, ', value=float("-inf")')
-        torch = f"{fn}({padded}, {k}, stride={s}{dil})"
-    elif same_avg:
-        ones = _torch_pad(pads).replace("(x,", "(torch.ones_like(x),")
-        torch = f"{fn}({_torch_pad(pads)}, {k}, stride={s}) / {fn}({ones}, {k}, stride={s})"
-    else:
-        torch = f"{fn}({_torch_pad(pads)}, {k}, stride={s})"
-    tf_fn = f"tf.nn.{a.pool}_pool2d"
-    if a.ceil_mode:
-        tf = "no TensorFlow equivalent of ceil_mode (pad the bottom/right by hand)"
-    elif d != (1, 1):
-        tf = "no TensorFlow equivalent: tf.nn.pool allows dilations only with strides 1"
-    elif a.padding in ("same", "valid"):
-        tf = f'{tf_fn}(x, ksize={k}, strides={s}, padding="{a.padding.upper()}")'
-    else:
-        value = ', constant_values=float("-inf")' if a.pool == "max" else ""
-        tf = f'{tf_fn}(tf.pad(x, {_tf_pads(pads)}{value}), ksize={k}, strides={s}, padding="VALID")'
-    return {"op": f"{a.pool}_pool2d", "output": out, "pads": pads, "pytorch": torch, "tensorflow": tf}
+    kw = dict(kind=a.pool, pool_size=k, strides=s, padding=a.padding, pads=pads, dilation=d,
+              ceil_mode=a.ceil_mode)  # fmt: skip
+    return {"op": f"{a.pool}_pool2d", "output": out, "pads": pads,
+            "pytorch": _source("pytorch", express_pool2d, **kw),
+            "tensorflow": _source("tensorflow", express_pool2d, **kw)}  # fmt: skip
 
 
 def _shape(a) -> str:

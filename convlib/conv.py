@@ -64,7 +64,8 @@ def conv2d(
     Raises
     ------
     ValueError
-        Any invalid argument, with the parameter and sizes named: see :func:`convlib.shapes.check_conv_shapes`.
+        Any invalid argument, with the parameter and sizes named (see
+        :func:`convlib.shapes.check_conv_shapes`), before anything is allocated.
 
     Shape
     -----

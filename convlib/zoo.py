@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections import OrderedDict
 
+from .bridges import Inexpressible, express_pool2d
 from .network import iter_layers, trace
 from .records import (
     AvgPool2D,
@@ -142,17 +143,24 @@ def _torch_parts():
     class Padded(nn.Module):
         """Pad by the layer's pads for this input size (TF "same" depends on it), then run ``inner``."""
 
-        def __init__(self, layer, inner, value=0.0, exclude_pad=False):
+        def __init__(self, layer, inner):
             super().__init__()
-            self.layer, self.inner, self.value, self.exclude_pad = layer, inner, value, exclude_pad
+            self.layer, self.inner = layer, inner
 
         def forward(self, x):
             (t, b), (left, r) = resolve_pads(self.layer, x.shape[-2], x.shape[-1])
-            y = self.inner(F.pad(x, (left, r, t, b), value=self.value))
-            if self.exclude_pad:  # TF's average pooling divides by the real cells only
-                ones = torch.ones_like(x[:1, :1])
-                y = y / self.inner(F.pad(ones, (left, r, t, b)))
-            return y
+            return self.inner(F.pad(x, (left, r, t, b)))
+
+    class Pool(nn.Module):
+        """A pooling layer as :func:`convlib.bridges.express_pool2d` expresses it for this input's
+        pads (TF's "same" average: a sum over the real-cell count)."""
+
+        def __init__(self, layer):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x):
+            return _pool_expression(self.layer, x.shape[-2], x.shape[-1]).call(x)
 
     class Block(nn.Module):
         def __init__(self, main, shortcut, relu):
@@ -163,18 +171,18 @@ def _torch_parts():
             y = self.main(x) + self.shortcut(x)  # an empty Sequential is the identity
             return torch.relu(y) if self.relu else y
 
-    return torch, nn, Padded, Block
+    return torch, nn, Padded, Block, Pool
 
 
 def _torch_layer(layer, shape, parts):
-    torch, nn, Padded, Block = parts
+    torch, nn, Padded, Block, Pool = parts
     if isinstance(layer, Conv2D):
         native = _symmetric(layer.padding)
         conv = nn.Conv2d(shape[0], layer.filters, layer.kernel, layer.stride, native or 0,
                          layer.dilation, layer.groups, bias=layer.bias)  # fmt: skip
         return conv if native is not None else Padded(layer, conv)
     if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        return _torch_pool(layer, nn, Padded)
+        return _torch_pool(layer, shape, nn, Pool)
     if isinstance(layer, GlobalAvgPool):
         return nn.AdaptiveAvgPool2d(1)
     if isinstance(layer, Flatten):
@@ -194,22 +202,32 @@ def _symmetric(padding):
     return (t, left) if t == b and left == r else None
 
 
-def _torch_pool(layer, nn, Padded):
+def _pool_expression(layer, h: int, w: int):
+    """The PyTorch call of a pooling layer on an ``h x w`` input (:mod:`convlib.bridges`)."""
+    kind = "max" if isinstance(layer, MaxPool2D) else "avg"
+    return express_pool2d(
+        "pytorch", kind, pool_size=layer.kernel, strides=layer.stride, padding=layer.padding,
+        pads=resolve_pads(layer, h, w), dilation=layer.dilation, ceil_mode=layer.ceil_mode,
+        count_include_pad=getattr(layer, "count_include_pad", True),
+    )  # fmt: skip
+
+
+def _torch_pool(layer, shape, nn, Pool):
     native = _symmetric(layer.padding)
     # torch refuses pads over half the window; pad outside then (values as the pooling needs).
     if native is not None and all(p <= k // 2 for p, k in zip(native, layer.kernel, strict=True)):
         if isinstance(layer, MaxPool2D):
             return nn.MaxPool2d(layer.kernel, layer.stride, native, layer.dilation, ceil_mode=layer.ceil_mode)
         return nn.AvgPool2d(layer.kernel, layer.stride, native, layer.ceil_mode, layer.count_include_pad)
-    if layer.ceil_mode:
+    try:
+        _pool_expression(layer, shape[-2], shape[-1])
+    except Inexpressible as exc:
         raise ValueError(
             f"to_torch: {type(layer).__name__} with padding {layer.padding!r} and ceil_mode=True has "
-            f"no PyTorch equivalent (padding outside the pool changes ceil_mode's last-window rule)"
-        )
-    if isinstance(layer, MaxPool2D):
-        return Padded(layer, nn.MaxPool2d(layer.kernel, layer.stride, 0, layer.dilation), float("-inf"))
-    exclude = layer.padding == "same" or not layer.count_include_pad
-    return Padded(layer, nn.AvgPool2d(layer.kernel, layer.stride, 0), 0.0, exclude)
+            f"no PyTorch equivalent ({exc.reason}: padding outside the pool changes ceil_mode's "
+            "last-window rule)"
+        ) from None
+    return Pool(layer)
 
 
 def to_torch(spec, input_shape: tuple[int, int, int]):
@@ -240,7 +258,7 @@ def to_torch(spec, input_shape: tuple[int, int, int]):
     """
     rows = {r.name: r for r in trace(spec, input_shape).rows}
     parts = _torch_parts()
-    torch, nn, Padded, Block = parts
+    torch, nn, Padded, Block, Pool = parts
     modules: dict[str, object] = {}
     # Build leaves first, then containers from their children, deepest first.
     for name, layer in reversed(list(iter_layers(spec))):

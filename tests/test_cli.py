@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from convlib.__main__ import main
-from convlib.proof.frameworks import load_tf, load_torch
 from convlib.network import trace
+from convlib.proof.frameworks import load_tf, load_torch
 from convlib.zoo import resnet18, resnet50
 
 torch = load_torch()

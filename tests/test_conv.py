@@ -3,27 +3,23 @@ and against the naive loop (float64, 1e-10)."""
 
 import numpy as np
 import pytest
+from helpers import assert_agrees, channels_first, random_inputs
 
 import convlib
 from convlib.proof.crosscheck import crosscheck_conv2d
 
 
 def inputs(rng, n=2, h=9, w=10, c=4, k=(3, 3), o=6, groups=1, fmt="NHWC", dtype=np.float32):
-    x = rng.standard_normal((n, h, w, c)).astype(dtype)
-    wt = rng.standard_normal((*k, c // groups, o)).astype(dtype)
-    if fmt == "NCHW":
-        return x.transpose(0, 3, 1, 2).copy(), wt.transpose(3, 2, 0, 1).copy()
-    return x, wt
+    x, wt = random_inputs(rng, (n, h, w, c), (*k, c // groups, o), dtype=dtype)
+    return channels_first(x, wt) if fmt == "NCHW" else (x, wt)
 
 
 def check(rng, *, shape_kw=None, **kw):
-    """Both frameworks agree with convlib, and convlib's engines agree with the naive loop."""
-    report = crosscheck_conv2d(*inputs(rng, **(shape_kw or {})), **kw)
-    assert report.agree, str(report)
+    """Both frameworks ran and agree with convlib, and convlib's engines agree with the naive loop."""
+    report = assert_agrees(crosscheck_conv2d(*inputs(rng, **(shape_kw or {})), **kw))
     x64, w64 = inputs(rng, dtype=np.float64, **(shape_kw or {}))
-    conv_kw = {k: v for k, v in kw.items()}
-    fast = convlib.conv2d(x64, w64, **conv_kw)
-    naive = convlib.conv2d_naive(x64, w64, **conv_kw)
+    fast = convlib.conv2d(x64, w64, **kw)
+    naive = convlib.conv2d_naive(x64, w64, **kw)
     np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-10)
     return report
 
@@ -85,13 +81,13 @@ def test_unbatched_input(rng):
     # im2col may batch images into one product, so the rounding order can differ by one step.
     np.testing.assert_allclose(y, convlib.conv2d(x, w, padding="same")[0], rtol=1e-6, atol=1e-6)
     xn, wn = inputs(rng, fmt="NCHW")
-    assert crosscheck_conv2d(xn[0], wn, data_format="NCHW").agree
+    assert_agrees(crosscheck_conv2d(xn[0], wn, data_format="NCHW"))
 
 
 def test_bias(rng):
     x, w = inputs(rng)
     b = rng.standard_normal(6).astype(np.float32)
-    assert crosscheck_conv2d(x, w, b, padding="same").agree
+    assert_agrees(crosscheck_conv2d(x, w, b, padding="same"))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])

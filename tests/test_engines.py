@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from convlib import conv2d
-from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
 from convlib.engines import ENGINES, _blocks, choose_algorithm, naive, select_engine, supports
+from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
 
 FAST = [e for e in ENGINES if e != "naive"]
 # (x shape NHWC, kernel HWIO, stride, dilation, groups): odd sizes, strides, dilation, groups.

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import convlib
 from convlib.proof.frameworks import load_torch
+from convlib.shapes import check_transpose_shapes
 
 EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 300
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, suppress_health_check=list(HealthCheck))
@@ -75,8 +76,22 @@ def test_conv_transpose2d_hostile(x, w, stride, padding, output_padding, dilatio
     kw = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     y = _call(convlib.conv_transpose2d, x, w, groups=groups, data_format=fmt, **kw)
     if y is not None:
-        # The adjoint identity pins the shape: a forward conv of y's shape gives back x's.
         assert y.ndim == np.ndim(x) and y.dtype == np.asarray(x).dtype
+        # The adjoint identity pins the shape: the forward conv being transposed maps y's shape back
+        # onto x's, wherever output_padding < stride (PyTorch allows up to the dilation, and the
+        # forward floor then drops the extra cells: k=1, d=2, s=1, op=1 maps 1 -> 2 -> 2).
+        geo = check_transpose_shapes(np.shape(x), np.shape(w), groups=groups, data_format=fmt, **kw)
+        if all(a.left < a.stride for a in geo.axes):
+            back = convlib.conv_output_shape(
+                y.shape,
+                np.shape(w),
+                stride=tuple(a.stride for a in geo.axes),
+                padding=tuple(a.pads for a in geo.axes),
+                dilation=tuple(a.dilation for a in geo.axes),
+                groups=groups,
+                data_format=fmt,
+            )
+            assert back == tuple(np.shape(x)), (back, np.shape(x))
 
 
 @FUZZ

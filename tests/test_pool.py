@@ -3,11 +3,11 @@ edge rules that differ: TF's "same" ignores padded cells, PyTorch's ceil_mode an
 
 import numpy as np
 import pytest
+from helpers import assert_agrees, channels_first, random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convlib
-from convlib.proof.crosscheck import crosscheck_pool2d
 from convlib.pool import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -16,19 +16,17 @@ from convlib.pool import (
     global_max_pool2d,
     max_pool2d,
 )
+from convlib.proof.crosscheck import crosscheck_pool2d
 
 
 def x_of(rng, n=2, h=7, w=8, c=3, fmt="NHWC", dtype=np.float32):
-    x = rng.standard_normal((n, h, w, c)).astype(dtype)
-    return x if fmt == "NHWC" else x.transpose(0, 3, 1, 2).copy()
+    (x,) = random_inputs(rng, (n, h, w, c), dtype=dtype)
+    return x if fmt == "NHWC" else channels_first(x)
 
 
-def check(rng, kind, *args, want=("TensorFlow", "PyTorch"), shape_kw=None, **kw):
-    """convlib agrees with every framework that runs, and the frameworks in ``want`` did run."""
-    r = crosscheck_pool2d(kind, x_of(rng, **(shape_kw or {})), *args, **kw)
-    assert r.agree, str(r)
-    assert {o.framework for o in r.others if not o.refused} >= set(want), str(r)
-    return r
+def check(rng, kind, *args, cannot=(), shape_kw=None, **kw):
+    """Both frameworks ran and agree with convlib, but those in ``cannot`` (named, with the reason)."""
+    return assert_agrees(crosscheck_pool2d(kind, x_of(rng, **(shape_kw or {})), *args, **kw), cannot)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -51,8 +49,8 @@ def test_tf_same_avg_ignores_padded_cells(rng):
 @pytest.mark.parametrize("padding", [1, (0, 1), (1, 2)])
 def test_avg_count_include_pad(rng, count_include_pad, padding):
     # TF expresses only count_include_pad=True (tf.pad zeros then VALID); False is PyTorch alone.
-    want = ("TensorFlow", "PyTorch") if count_include_pad else ("PyTorch",)
-    check(rng, "avg", (3, 4), 2, padding, count_include_pad=count_include_pad, want=want)
+    cannot = () if count_include_pad else ("TensorFlow",)
+    check(rng, "avg", (3, 4), 2, padding, count_include_pad=count_include_pad, cannot=cannot)
 
 
 @pytest.mark.parametrize(
@@ -74,7 +72,7 @@ def test_ceil_mode_corner_cases(rng, h, k, s, p, kind):
     # TF has no ceil_mode: PyTorch is the witness. (4, 2, 3, 1) and (2, 2, 2, 1) are where the last
     # ceil window would start in the right padding and PyTorch drops it; in (1, 2, 2, 0) and
     # (3, 4, 2, 0) the window is larger than the input, which ceil_mode allows (one partial window).
-    r = check(rng, kind, k, s, p, ceil_mode=True, want=("PyTorch",), shape_kw=dict(h=h, w=h + 1))
+    r = check(rng, kind, k, s, p, ceil_mode=True, cannot=("TensorFlow",), shape_kw=dict(h=h, w=h + 1))
     assert r.reference.shape[1] == convlib.pool_output_size(h, k, stride=s, padding=p, ceil_mode=True)
 
 
@@ -87,7 +85,14 @@ def test_ceil_mode_cells_are_never_counted(rng, count_include_pad):
 
 @pytest.mark.parametrize("dilation", [2, (1, 2)])
 def test_max_dilation(rng, dilation):
-    check(rng, "max", 3, 1, 1, dilation=dilation, want=("PyTorch",))  # tf.nn.max_pool2d has no dilation
+    # tf.nn.max_pool2d has no dilation, but tf.nn.pool has, at stride 1 ("VALID" after tf.pad).
+    r = check(rng, "max", 3, 1, 1, dilation=dilation)
+    assert r.others[0].how.startswith("tf.nn.pool(tf.pad(x")
+
+
+def test_max_dilation_with_stride_tf_cannot(rng):
+    r = check(rng, "max", 3, 2, "same", dilation=2, cannot=("TensorFlow",))
+    assert r.cannot["TensorFlow"] == "tf.nn.pool allows dilations only with strides 1"
 
 
 def test_max_same_pads_with_minus_inf(rng):
@@ -210,7 +215,8 @@ def test_property_against_torch(h, k, s, p, ceil_mode, cip, kind, seed):
         )
         assert torch_run.refused, str(r)  # PyTorch refuses the same request with its own message
     else:
-        assert r.agree and not torch_run.refused, str(r)
+        assert "PyTorch" not in r.cannot and not torch_run.refused, str(r)
+        assert_agrees(r, cannot=("TensorFlow",) if ceil_mode or (kind == "avg" and p and not cip) else ())
 
 
 @settings(max_examples=30, deadline=None)
@@ -230,4 +236,4 @@ def test_property_words_against_tf(h, k, s, kind, padding, seed):
         tf_run = next(o for o in r.others if o.framework == "TensorFlow")
         assert tf_run.refused or 0 in tf_run.shape, str(r)
     else:
-        assert r.agree, str(r)
+        assert_agrees(r)

@@ -114,7 +114,7 @@ def cases() -> list[ParityCase]:
                    ("output size", "-5"), (-5, 3)),
         ParityCase("pooling window larger than the input", lambda: tf.nn.max_pool2d(x, (7, 2), 1, "VALID"),
                    lambda: F.max_pool2d(xt, (7, 2), 1), lambda: max_pool2d(x, (7, 2), 1),
-                   ("kernel size 7", "5"), (7, 5)),
+                   ("pool size 7", "5"), (7, 5)),
         ParityCase("pool padding over half the window", None, lambda: F.max_pool2d(xt, 2, padding=2),
                    lambda: max_pool2d(x, 2, padding=2), ("pool padding", "2"), (2,)),
     ]  # fmt: skip

@@ -49,10 +49,10 @@ def split_input_shape(shape, fmt: str, name: str = "x") -> tuple[int | None, int
     --------
     >>> split_input_shape((2, 3, 10, 11), "NCHW")
     (2, 10, 11, 3)
-    >>> split_input_shape((10, 11), "NHWC")
+    >>> split_input_shape((10, 11), "NHWC")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: input x must be 4-D (N, H, W, C) or 3-D (H, W, C) for data_format='NHWC'; got 2-D shape (10, 11)
+    ValueError: input x must be 4-D (N, H, W, C) or 3-D (H, W, C) ...; got 2-D shape (10, 11)
     """
     shape = tuple(int(s) for s in shape)
     if len(shape) not in (3, 4):

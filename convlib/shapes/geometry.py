@@ -182,7 +182,7 @@ class WindowAxis:
 
     @property
     def extent(self) -> int:
-        """Cells from the first window's first tap to the last window's last tap, ``(out-1)*s + d*(k-1) + 1``."""
+        """Cells from the first window's first tap to the last one's last tap, ``(out-1)*s + d*(k-1) + 1``."""
         return (self.out - 1) * self.stride + self.window
 
     @property

@@ -11,10 +11,11 @@ Tolerances: ``max|diff| <= tol * max(1, max|reference|)`` with ``tol = 1e-5`` fo
 
 from .conv import crosscheck_conv2d, crosscheck_layer, tf_conv2d, torch_conv2d
 from .ops import crosscheck_backward, crosscheck_conv_transpose2d, crosscheck_pool2d
-from .report import Outcome, Report, run, summarize, tolerance
+from .report import Outcome, Report, cannot, run, summarize, tolerance
 
 __all__ = [
     "Outcome",
+    "cannot",
     "Report",
     "run",
     "tolerance",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from ...layout import as_float_array
+from ...bridges import express_conv2d
+from ...layout import as_float_array, hwio, nchw, nhwc, oihw
 from ...padding import normalize_padding, normalize_padding_mode
 from ...shapes import check_conv_shapes, check_data_format, resolve_padding
 from ..frameworks import load_tf, load_torch
@@ -14,8 +13,7 @@ from .report import Report, run, tolerance
 
 
 def _canonical(a: np.ndarray) -> np.ndarray:
-    """A C-ordered copy with canonical strides. ``np.ascontiguousarray`` keeps odd strides on
-    size-1 axes, and PyTorch 2.13's CPU conv2d returns zeros for some such tensors."""
+    """A C-ordered copy with canonical strides (see :func:`convlib.nhwc`)."""
     return np.array(a, order="C", copy=True)
 
 
@@ -23,8 +21,7 @@ def _to_nhwc(x, w, fmt):
     """Input and kernel in TensorFlow's NHWC / HWIO layout."""
     if fmt == "NHWC":
         return x, w
-    x = x.transpose(1, 2, 0) if x.ndim == 3 else x.transpose(0, 2, 3, 1)
-    return x, w.transpose(2, 3, 1, 0)
+    return nhwc(x), hwio(w)
 
 
 def tf_conv2d(
@@ -32,40 +29,16 @@ def tf_conv2d(
 ):
     """``tf.nn.conv2d`` on NHWC ``x`` and HWIO ``w``; returns ``(array, how)``.
 
-    Words map to TF's ``"VALID"``/``"SAME"``; numbers and ``"full"`` to TF's explicit
-    ``[[0, 0], [top, bottom], [left, right], [0, 0]]``. Non-zero modes pad first with
-    ``tf.pad`` (reflect) or a ``tf.gather`` of clipped / wrapped indices (replicate,
-    circular), since ``tf.nn.conv2d`` has no padding mode; those use the resolved ``pads``.
+    The call is :func:`convlib.bridges.express_conv2d`'s: words map to TF's
+    ``"VALID"``/``"SAME"``, numbers and ``"full"`` to TF's explicit pads; non-zero modes pad
+    first with ``tf.pad`` (reflect) or a ``tf.gather`` of clipped / wrapped indices.
     """
-    tf = load_tf()
-    batched = x.ndim == 4
-    xt = tf.constant(x if batched else x[None])
-    if padding_mode != "zeros":
-        xt, how = _tf_pad_mode(tf, xt, pads, padding_mode), f"pad({padding_mode}) then VALID"
-        tf_padding = "VALID"
-    elif isinstance(padding, str) and padding in ("valid", "same"):
-        tf_padding, how = padding.upper(), f"padding={padding.upper()!r}"
-    else:
-        (t, bt), (lf, r) = pads
-        tf_padding, how = [[0, 0], [t, bt], [lf, r], [0, 0]], f"explicit {[[t, bt], [lf, r]]}"
-    y = tf.nn.conv2d(xt, tf.constant(w), strides=stride, padding=tf_padding, dilations=dilation)
-    if b is not None:
-        y = tf.nn.bias_add(y, tf.constant(b))
-    y = y.numpy()
-    return (y if batched else y[0]), how
-
-
-def _tf_pad_mode(tf, x, pads, mode):
-    (t, bt), (lf, r) = pads
-    if mode == "reflect":
-        return tf.pad(x, [[0, 0], [t, bt], [lf, r], [0, 0]], mode="REFLECT")
-    h, w = x.shape[1], x.shape[2]
-    rows, cols = np.arange(-t, h + bt), np.arange(-lf, w + r)
-    if mode == "replicate":
-        rows, cols = np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1)
-    else:  # circular
-        rows, cols = rows % h, cols % w
-    return tf.gather(tf.gather(x, rows, axis=1), cols, axis=2)
+    load_tf()
+    e = express_conv2d(
+        "tensorflow", stride=stride, padding=padding, dilation=dilation, groups=groups, pads=pads,
+        padding_mode=padding_mode,
+    )  # fmt: skip
+    return np.asarray(e.call(x, w, b)), e.source
 
 
 def torch_conv2d(
@@ -73,44 +46,16 @@ def torch_conv2d(
 ):
     """``torch.nn.functional.conv2d`` on NCHW ``x`` and OIHW ``w``; returns ``(array, how)``.
 
-    ``"valid"``, and ``"same"`` at stride 1, use PyTorch's own padding words; symmetric
-    numbers go to ``padding=(ph, pw)``; anything else (asymmetric pads, TF's "same" with
-    stride, non-zero modes) is ``F.pad`` with the resolved pads, then ``padding=0``.
+    The call is :func:`convlib.bridges.express_conv2d`'s: symmetric zero pads go to
+    ``padding=(ph, pw)``; anything else (asymmetric pads, TF's "same" with an odd total,
+    non-zero modes) is ``F.pad`` with the resolved pads, then ``padding=0``.
     """
-    torch = load_torch()
-    F = torch.nn.functional
-    xt = torch.from_numpy(_canonical(x))
-    (t, bt), (lf, r) = pads
-    strides = stride if isinstance(stride, int) else tuple(stride)
-    if (
-        padding_mode == "zeros"
-        and padding in ("valid", "same")
-        and (padding == "valid" or strides in (1, (1, 1)))
-    ):
-        pt, how = padding, f"padding={padding!r}"
-    elif padding_mode == "zeros" and t == bt and lf == r:
-        pt, how = (t, lf), f"padding={(t, lf)}"
-    else:
-        mode = "constant" if padding_mode == "zeros" else padding_mode
-        xt = F.pad(xt, (lf, r, t, bt), mode=mode)
-        pt, how = (
-            0,
-            f"F.pad(x, {(lf, r, t, bt)}{'' if mode == 'constant' else ', ' + repr(mode)}) then padding=0",
-        )
-    bias = None if b is None else torch.from_numpy(b)
-    with warnings.catch_warnings():
-        # PyTorch notes that "same" with an even kernel copies the input; a cost, not a change.
-        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
-        y = F.conv2d(
-            xt,
-            torch.from_numpy(_canonical(w)),
-            bias,
-            stride=stride,
-            padding=pt,
-            dilation=dilation,
-            groups=groups,
-        )
-    return y.numpy(), how
+    load_torch()
+    e = express_conv2d(
+        "pytorch", stride=stride, padding=padding, dilation=dilation, groups=groups, pads=pads,
+        padding_mode=padding_mode,
+    )  # fmt: skip
+    return e.call(x, w, b).numpy(), e.source
 
 
 def crosscheck_layer(
@@ -240,16 +185,13 @@ def crosscheck_conv2d(
         # convlib refused: hand each framework the literal request so it gives its own verdict.
         pads = _literal_pads(xa.shape, wa.shape, fmt, norm, stride, dilation)
     x_tf, w_tf = _to_nhwc(xa, wa, fmt)
-    x_pt = x_tf.transpose(2, 0, 1) if x_tf.ndim == 3 else x_tf.transpose(0, 3, 1, 2)
-    w_pt = w_tf.transpose(3, 2, 0, 1)
+    x_pt, w_pt = nchw(x_tf), oihw(w_tf)
     common = dict(stride=stride, padding=norm, dilation=dilation, groups=groups, padding_mode=mode, pads=pads)
 
     def in_layout(y, from_fmt):
         if from_fmt == fmt:
             return y
-        if from_fmt == "NHWC":  # to NCHW
-            return y.transpose(2, 0, 1) if y.ndim == 3 else y.transpose(0, 3, 1, 2)
-        return y.transpose(1, 2, 0) if y.ndim == 3 else y.transpose(0, 2, 3, 1)
+        return nchw(y) if from_fmt == "NHWC" else nhwc(y)
 
     others = []
     for name, fn, xs, ws, native in (

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...bridges import Inexpressible, express_conv_transpose2d, express_pool2d
+from ...bridges.express import tf_pad_mode
 from ...layout import as_float_array
-from ...padding import normalize_padding_mode, normalize_pair
-from ...shapes import check_conv_shapes, check_data_format, check_pool_shape, check_transpose_shapes
+from ...padding import normalize_padding, normalize_padding_mode, normalize_pair
+from ...shapes import (
+    check_conv_shapes,
+    check_data_format,
+    check_pool_shape,
+    check_transpose_shapes,
+    resolve_padding,
+)
 from ..frameworks import load_tf, load_torch
-from .conv import _canonical, _tf_pad_mode
-from .report import Outcome, Report, run, tolerance
+from .conv import _canonical
+from .report import Outcome, Report, cannot, run, tolerance
 
 
 def _nchw(a):
@@ -20,27 +28,103 @@ def _nhwc(a):
     return _canonical(a.transpose(0, 2, 3, 1))
 
 
+def _word(padding) -> str | None:
+    p = normalize_padding(padding)
+    return p if isinstance(p, str) else None
+
+
+def _expression(framework, express, **kw):
+    """``(Expression, None)``, or ``(None, reason)`` where the framework cannot express it."""
+    try:
+        return express(framework, **kw), None
+    except Inexpressible as exc:
+        return None, exc.reason
+
+
+REFUSED_FIRST = "configuration refused before reaching the framework"
+
+KERAS_CANNOT = {
+    "padding": "Keras Conv2DTranspose takes only the words 'valid'/'same', no numeric padding",
+    "groups": "Keras Conv2DTranspose has no groups argument",
+    "dilation": "Keras Conv2DTranspose has no dilation > 1 here: the layer refuses strides > 1 with "
+    "it, and TF's CPU kernel refuses any dilation rate larger than 1",
+}
+
+
+def _keras_cannot(word, groups, dilation) -> str | None:
+    if word not in ("valid", "same"):
+        return KERAS_CANNOT["padding"]
+    if groups != 1:
+        return KERAS_CANNOT["groups"]
+    if normalize_pair(dilation, "dilation") != (1, 1):
+        return KERAS_CANNOT["dilation"]
+    return None
+
+
+def _tf_accepted_sizes(expr, x_tf, w_tf, axes) -> list[tuple[int, int]]:
+    """The output sizes ``tf.nn.conv2d_transpose`` itself accepts for this input.
+
+    TF takes ``output_shape`` as an argument and refuses any size its forward convolution
+    would not map back onto the input; so every size within ``max(stride, dilation)`` of
+    convlib's, on each axis (a bracket around the whole accepted range), is tried on the
+    first example and the accepted ones are returned.
+    """
+    c = w_tf.shape[2]
+    brackets = []
+    for a in axes:
+        m = max(a.stride, a.dilation)
+        brackets.append(range(max(1, a.n - m + 1), a.n + m))
+    accepted = []
+    for h in brackets[0]:
+        for w in brackets[1]:
+            try:
+                expr.call(x_tf[:1], w_tf, None, output_shape=(1, h, w, c))
+            except Exception:  # TF's refusal of this size is the answer sought
+                continue
+            accepted.append((h, w))
+    return accepted
+
+
+def _sizes_text(accepted) -> str:
+    if not accepted:
+        return "TF accepts none of the sizes tried"
+    hs, ws = sorted({h for h, _ in accepted}), sorted({w for _, w in accepted})
+    if len(hs) * len(ws) == len(accepted):
+        return f"TF accepts H in {hs}, W in {ws}"
+    return f"TF accepts (H, W) in {sorted(accepted)}"
+
+
 def crosscheck_conv_transpose2d(
     x, w, b=None, *, stride=1, padding=0, output_padding=None, dilation=1, groups=1, data_format="NHWC"
 ) -> Report:
     """:func:`convlib.conv_transpose2d` next to ``tf.nn.conv2d_transpose``, Keras and PyTorch.
 
-    4-D ``x`` in ``data_format``; ``w`` as convlib takes it. TensorFlow gets the output shape
-    convlib computed; Keras ``Conv2DTranspose`` runs only for the words "valid"/"same" with
-    groups 1; PyTorch runs natively when the pads are symmetric, else at padding 0 and is
-    then cropped (``F.pad`` with negative widths) and zero-extended by ``output_padding``.
+    4-D ``x`` in ``data_format``; ``w`` as convlib takes it. Each framework call is
+    :func:`convlib.bridges.express_conv_transpose2d`'s (Keras ``Conv2DTranspose`` aside).
+
+    TensorFlow's output size comes from TensorFlow, never from convlib: for the words
+    "valid"/"same" it is the Keras layer's own output size; and every size near convlib's is
+    tried on ``tf.nn.conv2d_transpose``, which refuses those its forward convolution does not
+    map back onto the input. The accepted sizes are reported in ``how``; convlib's size must
+    be among them (else ``SHAPE DIFFERS``) and the values must agree at that size.
+
+    Named as unable (:attr:`Report.cannot`), from the configuration: TensorFlow with groups
+    or with dilation other than stride 1, one rate and a word (``atrous_conv2d_transpose``);
+    Keras with numeric padding, groups or dilation.
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> r = crosscheck_conv_transpose2d(rng.standard_normal((1, 4, 4, 2)), rng.standard_normal((3, 3, 5, 2)),
     ...                                 stride=2, padding="same")
-    >>> r.agree, r.reference.shape
-    (True, (1, 8, 8, 5))
+    >>> r.agree, r.reference.shape, r.cannot
+    (True, (1, 8, 8, 5), {})
+    >>> r.others[0].how.split("; ")[1]
+    'TF accepts H in [7, 8], W in [7, 8]'
     """
     from ...transpose import conv_transpose2d
 
-    tf, torch = load_tf(), load_torch()
+    tf, _ = load_tf(), load_torch()
     fmt = check_data_format(data_format)
     kw = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     ref = run("convlib", lambda: conv_transpose2d(x, w, b, groups=groups, data_format=fmt, **kw))
@@ -48,28 +132,23 @@ def crosscheck_conv_transpose2d(
     x_tf = xa if fmt == "NHWC" else _nhwc(xa)
     w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))  # (kh, kw, O/g, I)
     back = (lambda y: y) if fmt == "NHWC" else _nchw
-    crops = None
+    axes = None
     if not ref.refused:
         axes = check_transpose_shapes(xa.shape, wa.shape, groups=groups, data_format=fmt, **kw).axes
-        crops = tuple((a.before, a.after, a.left) for a in axes)
-    word = padding.upper() if isinstance(padding, str) else None
-
-    def tf_call():
-        if crops is None:
-            raise ValueError("configuration refused before reaching the framework")
-        (t, bt, _), (lf, r, _) = crops
-        shape = (
-            ref.output.shape
-            if fmt == "NHWC"
-            else (ref.output.shape[0], *ref.output.shape[2:], ref.output.shape[1])
+    word = _word(padding) if isinstance(padding, str) else None
+    common = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    if axes is not None:
+        common.update(
+            crops=tuple(a.pads for a in axes),
+            output_padding=tuple(a.left for a in axes),
+            out_hw=(axes[0].n, axes[1].n),
         )
-        pad = word or [[0, 0], [t, bt], [lf, r], [0, 0]]
-        y = tf.nn.conv2d_transpose(x_tf, w_tf, shape, strides=stride, padding=pad, dilations=dilation).numpy()
-        return back(y + (0 if b is None else b))
+    tf_expr, tf_cannot = _expression("tensorflow", express_conv_transpose2d, **common)
+    pt_expr, _ = _expression("pytorch", express_conv_transpose2d, **common)
+    keras_cannot = _keras_cannot(word, groups, dilation)
+    keras_hw = {}
 
     def keras_call():
-        if word is None or groups != 1:
-            raise ValueError("Keras Conv2DTranspose: only 'valid'/'same' padding and groups=1 are compared")
         layer = tf.keras.layers.Conv2DTranspose(
             w_tf.shape[2],
             w_tf.shape[:2],
@@ -82,54 +161,54 @@ def crosscheck_conv_transpose2d(
         )
         layer.build(x_tf.shape)
         layer.set_weights([w_tf] + ([] if b is None else [b]))
-        return back(layer(x_tf).numpy())
+        y = layer(x_tf).numpy()
+        keras_hw["hw"] = y.shape[1:3]
+        return back(y)
+
+    how = {"TensorFlow": "" if tf_expr is None else tf_expr.source}
+
+    def tf_call():
+        if axes is None:
+            raise ValueError(REFUSED_FIRST)
+        accepted = _tf_accepted_sizes(tf_expr, x_tf, w_tf, axes)
+        ours = (axes[0].n, axes[1].n)
+        if "hw" in keras_hw:  # the words: TF's size is the Keras layer's
+            target, source = tuple(keras_hw["hw"]), "size from Keras"
+        elif ours in accepted or not accepted:
+            target, source = ours, "convlib's size, accepted by TF" if accepted else "convlib's size"
+        else:
+            target, source = accepted[0], "TF's first accepted size"
+        how["TensorFlow"] = f"{tf_expr.source}; {_sizes_text(accepted)}; run at {target} ({source})"
+        shape = (x_tf.shape[0], *target, w_tf.shape[2])
+        return back(np.asarray(tf_expr.call(x_tf, w_tf, b, output_shape=shape)))
 
     def torch_call():
-        if crops is None:
-            raise ValueError("configuration refused before reaching the framework")
-        F = torch.nn.functional
-        (t, bt, eh), (lf, r, ew) = crops
-        xt, wt = (
-            torch.from_numpy(_nchw(x_tf)),
-            torch.from_numpy(_canonical(w_tf.transpose(3, 2, 0, 1))),
-        )
-        bias = None if b is None else torch.from_numpy(np.asarray(b))
-        lim = [max(_pair(stride, i), _pair(dilation, i)) for i in (0, 1)]
-        if t == bt and lf == r and eh < lim[0] and ew < lim[1]:
-            y = F.conv_transpose2d(
-                xt,
-                wt,
-                bias,
-                stride=stride,
-                padding=(t, lf),
-                output_padding=(eh, ew),
-                dilation=dilation,
-                groups=groups,
-            )
-        else:
-            y = F.pad(
-                F.conv_transpose2d(xt, wt, None, stride=stride, dilation=dilation, groups=groups),
-                (-lf, ew - r, -t, eh - bt),
-            )
-            y = y if bias is None else y + bias[:, None, None]
-            how["torch"] = f"F.conv_transpose2d(padding=0) then F.pad(y, {(-lf, ew - r, -t, eh - bt)})"
-        y = y.numpy()
+        if axes is None:
+            raise ValueError(REFUSED_FIRST)
+        y = pt_expr.call(_nchw(x_tf), _canonical(w_tf.transpose(3, 2, 0, 1)), b).numpy()
         return y if fmt == "NCHW" else _nhwc(y)
 
-    how = {"torch": "F.conv_transpose2d"}
-    torch_run = run("PyTorch", torch_call)
-    torch_run.how = how["torch"]
-    others = [
-        run("TensorFlow", tf_call, "tf.nn.conv2d_transpose"),
-        run("Keras", keras_call, "Conv2DTranspose"),
-        torch_run,
-    ]
-    pads = None if crops is None else tuple(c[:2] for c in crops)
+    keras = cannot("Keras", keras_cannot, "Conv2DTranspose") if keras_cannot else run("Keras", keras_call)
+    if not keras_cannot:
+        keras.how = "Conv2DTranspose"
+    if tf_cannot:
+        tf_run = cannot("TensorFlow", tf_cannot, "tf.nn.conv2d_transpose")
+    else:
+        tf_run = run("TensorFlow", tf_call)
+        tf_run.how = how["TensorFlow"]
+    others = [tf_run, keras, run("PyTorch", torch_call, "" if pt_expr is None else pt_expr.source)]
+    pads = None if axes is None else tuple(a.pads for a in axes)
     return Report(ref, others, tolerance(xa.dtype), pads=pads)
 
 
-def _pair(v, i):
-    return int(v) if np.isscalar(v) else int(tuple(v)[i])
+def _literal_pool_pads(hw, pool_size, strides, padding, dilation):
+    """The pads a pooling request names, where convlib refused it (zeros where unreadable)."""
+    try:
+        ks = normalize_pair(pool_size, "pool_size")
+        ss = ks if strides is None else normalize_pair(strides, "strides")
+        return resolve_padding(hw, ks, padding, stride=ss, dilation=dilation)
+    except (ValueError, TypeError, IndexError):
+        return (0, 0), (0, 0)
 
 
 def crosscheck_pool2d(
@@ -146,21 +225,28 @@ def crosscheck_pool2d(
 ) -> Report:
     """:func:`convlib.max_pool2d` / :func:`convlib.avg_pool2d` next to TensorFlow and PyTorch.
 
-    ``kind`` is ``"max"`` or ``"avg"``; ``x`` is 4-D in ``data_format``. TensorFlow
-    (``tf.nn.max_pool2d`` / ``avg_pool2d``) takes only "SAME"/"VALID"; numeric pads are
-    given to it as ``tf.pad`` (-inf for max, zeros for avg with ``count_include_pad``) then
-    "VALID", and anything else is recorded as a refusal. PyTorch takes symmetric numbers
-    natively; TF's "same" is emulated with ``F.pad`` (max) or a sum / real-cell-count ratio (avg).
+    ``kind`` is ``"max"`` or ``"avg"``; ``x`` is 4-D in ``data_format``. Each framework call
+    is :func:`convlib.bridges.express_pool2d`'s: TensorFlow takes the words natively,
+    numbers as ``tf.pad`` then "VALID", dilation through ``tf.nn.pool`` (stride 1); PyTorch
+    takes symmetric pads natively, other pads with ``F.pad`` (and a sum over the real-cell
+    count where the padding is left out of an average, as in TF's "same").
+
+    Named as unable (:attr:`Report.cannot`), from the configuration: TensorFlow with
+    ``ceil_mode``, with dilation and a stride > 1, or an average leaving explicit pads out of
+    the count; PyTorch with ``ceil_mode`` and pads its ``padding=`` cannot take.
 
     Examples
     --------
     >>> x = np.random.default_rng(0).standard_normal((1, 5, 5, 2))
     >>> crosscheck_pool2d("avg", x, 2, padding="same").agree
     True
+    >>> crosscheck_pool2d("max", x, 2, ceil_mode=True).cannot
+    {'TensorFlow': 'tf.nn pooling has no ceil_mode (pad the bottom/right by hand)'}
     """
     from ...pool import avg_pool2d, max_pool2d
 
-    tf, torch = load_tf(), load_torch()
+    load_tf()
+    torch = load_torch()
     F = torch.nn.functional
     fmt = check_data_format(data_format)
     if kind not in ("max", "avg"):
@@ -174,67 +260,54 @@ def crosscheck_pool2d(
     else:
         fn, opts["count_include_pad"] = avg_pool2d, count_include_pad
     ref = run("convlib", lambda: fn(x, pool_size, strides, padding, **opts))
-    axes = (
-        None
-        if ref.refused
-        else [
-            (a.k, a.stride, a.dilation, a.before, a.after, a.overhang, a.out)
-            for a in check_pool_shape(
-                x_tf.shape, pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode
-            ).axes
-        ]
+    geo = None
+    if not ref.refused:
+        geo = check_pool_shape(
+            x_tf.shape, pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+    pads = (
+        geo.pads
+        if geo is not None
+        else _literal_pool_pads(x_tf.shape[1:3], pool_size, strides, padding, dilation)
     )
-    word = padding.lower() if isinstance(padding, str) else None
-    fill = -np.inf if kind == "max" else 0.0
+    word = _word(padding) if isinstance(padding, str) else None
+    spec = dict(pool_size=pool_size, strides=strides, padding=padding, pads=pads, ceil_mode=ceil_mode,
+                count_include_pad=count_include_pad, dilation=dilation if kind == "max" else 1)  # fmt: skip
+    outcomes = []
+    for name, framework in (("TensorFlow", "tensorflow"), ("PyTorch", "pytorch")):
+        expr, why = _expression(framework, express_pool2d, kind=kind, **spec)
+        literal = name == "PyTorch" and geo is None and word is None
+        if why is not None and not literal:  # (a refused request goes to PyTorch literally)
+            outcomes.append(cannot(name, why, f"{'tf.nn' if name == 'TensorFlow' else 'F'}.{kind}_pool2d"))
+            continue
 
-    def tf_call():
-        if ceil_mode or normalize_pair(dilation, "dilation") != (1, 1):
-            raise ValueError("tf.nn pooling has no ceil_mode or dilation")
-        op = tf.nn.max_pool2d if kind == "max" else tf.nn.avg_pool2d
-        if word is not None:  # the literal request, so that TF's own refusal shows where convlib refused
-            return back(op(x_tf, pool_size, pool_size if strides is None else strides, word.upper()).numpy())
-        if axes is None:
-            raise ValueError("configuration refused before reaching the framework")
-        ks, ss = [a[0] for a in axes], [a[1] for a in axes]
-        if kind == "avg" and not count_include_pad:
-            raise ValueError("tf.nn.avg_pool2d cannot leave explicit zero padding out of the count")
-        xp = tf.pad(x_tf, [[0, 0], axes[0][3:5], axes[1][3:5], [0, 0]], constant_values=fill)
-        return back(op(xp, ks, ss, "VALID").numpy())
-
-    def torch_call():
-        xt = torch.from_numpy(_nchw(x_tf))
-        if axes is None and word is None:  # convlib refused: the literal request, so PyTorch's error shows
-            fn = F.max_pool2d if kind == "max" else F.avg_pool2d
-            extra = dict(dilation=dilation) if kind == "max" else dict(count_include_pad=count_include_pad)
-            return fn(xt, pool_size, strides, padding, ceil_mode=ceil_mode, **extra).numpy()
-        if axes is None:
-            raise ValueError("configuration refused before reaching the framework")
-        (kh, sh, dh, t, bt, *_), (kw, sw, dw, lf, r, *_) = axes
-        if word == "same":
-            xp = F.pad(xt, (lf, r, t, bt), value=fill)
-            if kind == "max":
-                y = F.max_pool2d(xp, (kh, kw), (sh, sw), dilation=(dh, dw))
-            else:  # TF divides by the real cells: average of x over average of a real-cell mask
-                y = F.avg_pool2d(xp, (kh, kw), (sh, sw)) / F.avg_pool2d(
-                    F.pad(torch.ones_like(xt), (lf, r, t, bt)), (kh, kw), (sh, sw)
+        def call(expr=expr, name=name):
+            if name == "TensorFlow":
+                if geo is None and word is None:
+                    raise ValueError(REFUSED_FIRST)
+                return back(np.asarray(expr.call(x_tf)))  # the words: TF's own verdict where convlib refused
+            xt = torch.from_numpy(_nchw(x_tf))
+            if geo is None and word is None:  # convlib refused: the literal request, so PyTorch's error shows
+                lit = F.max_pool2d if kind == "max" else F.avg_pool2d
+                extra = (
+                    dict(dilation=dilation) if kind == "max" else dict(count_include_pad=count_include_pad)
                 )
-        elif t != bt or lf != r:
-            raise ValueError("PyTorch pooling takes symmetric padding only")
-        elif kind == "max":
-            y = F.max_pool2d(xt, (kh, kw), (sh, sw), (t, lf), dilation=(dh, dw), ceil_mode=ceil_mode)
-        else:
-            y = F.avg_pool2d(
-                xt, (kh, kw), (sh, sw), (t, lf), ceil_mode=ceil_mode, count_include_pad=count_include_pad
-            )
-        y = y.numpy()
-        return y if fmt == "NCHW" else _nhwc(y)
+                return lit(xt, pool_size, strides, padding, ceil_mode=ceil_mode, **extra).numpy()
+            if geo is None:
+                raise ValueError(REFUSED_FIRST)
+            y = expr.call(xt).numpy()
+            return y if fmt == "NCHW" else _nhwc(y)
 
-    others = [
-        run("TensorFlow", tf_call, f"tf.nn.{kind}_pool2d"),
-        run("PyTorch", torch_call, f"F.{kind}_pool2d"),
-    ]
-    pads = None if axes is None else tuple(tuple(a[3:5]) for a in axes)
-    return Report(ref, others, tolerance(xa.dtype), pads=pads)
+        outcomes.append(run(name, call, f"F.{kind}_pool2d (literal)" if expr is None else expr.source))
+    return Report(ref, outcomes, tolerance(xa.dtype), pads=None if geo is None else geo.pads)
+
+
+TF_GRAD_CANNOT = {
+    "groups": "TF has no gradients of grouped convolutions on CPU "
+    "('Gradients for grouped convolutions are not supported on CPU')",
+    "dilation": "TF's CPU gradient kernels have no dilation > 1 "
+    "('Current CPU implementations do not yet support dilation rates larger than 1')",
+}
 
 
 def crosscheck_backward(
@@ -294,7 +367,7 @@ def crosscheck_backward(
         with tf.GradientTape() as tape:
             tape.watch([xt, wt, bt_])
             xp = (
-                _tf_pad_mode(tf, xt, pads, mode)
+                tf_pad_mode(tf, xt, pads, mode)
                 if mode != "zeros"
                 else tf.pad(xt, [[0, 0], [t, bt], [lf, r], [0, 0]])
             )
@@ -320,11 +393,21 @@ def crosscheck_backward(
         gw = wt.grad.numpy() if fmt == "NCHW" else wt.grad.numpy().transpose(2, 3, 1, 0)
         return (xt.grad.numpy() if fmt == "NCHW" else _nhwc(xt.grad.numpy())), gw, bt_.grad.numpy()
 
+    tf_cannot = (
+        TF_GRAD_CANNOT["groups"]
+        if groups != 1
+        else TF_GRAD_CANNOT["dilation"]
+        if normalize_pair(dilation, "dilation") != (1, 1)
+        else None
+    )
     results = {}
     for name, fn, how in (
         ("TensorFlow", tf_call, tf_how),
         ("PyTorch", torch_call, "torch.autograd"),
     ):
+        if name == "TensorFlow" and tf_cannot:
+            results[name] = cannot(name, tf_cannot, how)
+            continue
         if pads is None:
             results[name] = Outcome(
                 name, error="ValueError: configuration refused before reaching the framework"
@@ -337,6 +420,8 @@ def crosscheck_backward(
     for i, key in enumerate(("grad_x", "grad_w", "grad_b")):
 
         def part(o, i=i):
+            if o.cannot is not None:
+                return cannot(o.framework, o.cannot, o.how)
             if o.refused:
                 return Outcome(o.framework, error=o.error, how=o.how)
             return run(o.framework, lambda: np.split(o.output, sizes)[i].reshape(shapes[i]), how=o.how)

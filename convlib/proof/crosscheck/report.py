@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -25,10 +26,22 @@ class Outcome:
     error: str | None = None
     how: str = ""
     output: np.ndarray | None = field(default=None, repr=False)
+    cannot: str | None = None  # why the framework cannot express the configuration (not run)
 
     @property
     def refused(self) -> bool:
+        """The framework was run and raised."""
         return self.error is not None
+
+
+def cannot(framework: str, reason: str, how: str = "") -> Outcome:
+    """A framework that cannot express the configuration, named with the reason; it is not run.
+
+    The reason is decided from the configuration by the cross-check, never inferred from an
+    exception: a framework that was run and raised is a refusal (:func:`run`), and fails the
+    strict verdict of :attr:`Report.agree`.
+    """
+    return Outcome(framework, how=how, cannot=reason)
 
 
 def run(framework: str, fn, how: str = "") -> Outcome:
@@ -85,6 +98,10 @@ class Report:
                 o.max_diff = max_abs_diff(o.output, ref)
 
     def verdict(self, o: Outcome) -> str:
+        """One framework's verdict: ``cannot express``, ``refused``, ``convlib refused``,
+        ``SHAPE DIFFERS``, ``DIFFER`` or ``agree``."""
+        if o.cannot is not None:
+            return "cannot express"
         if o.refused:
             return "refused"
         if self.reference.refused:
@@ -94,10 +111,36 @@ class Report:
         return "agree" if o.max_diff <= self.tol * self.scale else "DIFFER"
 
     @property
+    def cannot(self) -> dict[str, str]:
+        """``{framework: reason}`` for the frameworks named as unable to express the configuration."""
+        return {o.framework: o.cannot for o in self.others if o.cannot is not None}
+
+    @property
+    def expected(self) -> list[Outcome]:
+        """The frameworks that can express the configuration, so were run."""
+        return [o for o in self.others if o.cannot is None]
+
+    @property
     def agree(self) -> bool:
-        """True when convlib ran and every framework that ran matches it."""
-        ran = [o for o in self.others if not o.refused]
+        """The strict verdict: convlib ran, and *every* framework that can express the
+        configuration ran and matches it in shape and values (at least one did).
+
+        A framework that raised fails it; only those named in :attr:`cannot`, with the
+        reason, are left out.
+        """
+        ran = self.expected
         return not self.reference.refused and bool(ran) and all(self.verdict(o) == "agree" for o in ran)
+
+    @property
+    def refused_together(self) -> bool:
+        """Agreement on refusal: convlib refused and so did every framework that can express it."""
+        ran = self.expected
+        return self.reference.refused and bool(ran) and all(o.refused for o in ran)
+
+    @property
+    def status(self) -> str:
+        """One word for the whole report: ``agree``, ``refused together`` or ``FAIL``."""
+        return "agree" if self.agree else "refused together" if self.refused_together else "FAIL"
 
     def table(self) -> str:
         """A fixed-width table (framework, shape, max|diff| verdict, how it was called); the
@@ -107,13 +150,37 @@ class Report:
         for o in (self.reference, *self.others):
             v = "-" if o is self.reference else self.verdict(o)
             cell = f"{bound}: {v}" if v in ("agree", "DIFFER") else v
-            rows.append((o.framework, "refused" if o.refused else str(o.shape), cell, o.how))
+            rows.append((o.framework, self._shape_cell(o), cell, o.how))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = ["  ".join(c.ljust(wd) for c, wd in zip(r[:3], widths)) + "  " + r[3] for r in rows]
         if self.pads is not None:
             lines.append(f"pads (top, bottom), (left, right): {self.pads}")
+        lines += [f"{name} cannot express this: {why}" for name, why in self.cannot.items()]
         lines += [f"{o.framework} raised {o.error}" for o in (self.reference, *self.others) if o.refused]
         return "\n".join(line.rstrip() for line in lines)
+
+    @staticmethod
+    def _shape_cell(o: Outcome) -> str:
+        return "cannot" if o.cannot is not None else "refused" if o.refused else str(o.shape)
+
+    def _repr_html_(self) -> str:
+        """A small HTML table for the book, verdict first; deterministic (no ids, no timings)."""
+        e = html.escape
+        head = "".join(f"<th>{h}</th>" for h in ("framework", "output shape", "max|diff|", "verdict", "how"))
+        rows = []
+        for o in (self.reference, *self.others):
+            v = "-" if o is self.reference else self.verdict(o)
+            diff = "" if o.max_diff is None else f"{o.max_diff:.1e}"
+            note = o.cannot or o.error or ""
+            how = e(o.how) + (f"<br><small>{e(note)}</small>" if note else "")
+            cells = (e(o.framework), e(self._shape_cell(o)), diff, e(v), how)
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        bound = f"max|diff| &le; {self.tol:.0e}" + ("" if self.scale == 1.0 else f" &times; {self.scale:.3g}")
+        pads = "" if self.pads is None else f"; pads {e(str(self.pads))}"
+        return (
+            f"<p><b>verdict: {e(self.status)}</b> ({bound}{pads})</p>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
 
     def __str__(self) -> str:
         return self.table()
@@ -122,16 +189,22 @@ class Report:
 def summarize(reports: list[Report], labels) -> str:
     """One line per report: label, each framework's shape, the pads and one verdict.
 
-    The verdict is ``agree`` only when every framework that ran matches convlib in shape
-    and values; otherwise the first failing framework's verdict is shown.
+    The verdict is :attr:`Report.agree`'s strict one: ``agree`` only when every framework
+    that can express the configuration ran and matches convlib in shape and values;
+    otherwise each failing framework's verdict is shown. Frameworks that cannot express a
+    configuration show ``cannot`` and are listed, with the reason, under the table.
     """
     names = [o.framework for o in reports[0].others] if reports else []
     head = ["input", "convlib", *names, "pads ((t, b), (l, r))", "verdict"]
-    rows = [head]
+    rows, notes = [head], {}
     for label, r in zip(labels, reports):
-        shapes = [str(o.shape) if o.shape else "refused" for o in (r.reference, *r.others)]
-        bad = [f"{o.framework}: {r.verdict(o)}" for o in r.others if r.verdict(o) != "agree"]
-        verdict = f"agree (max|diff| < {r.tol:.0e} x scale)" if r.agree and not bad else "; ".join(bad)
+        shapes = [Report._shape_cell(o) for o in (r.reference, *r.others)]
+        bad = [f"{o.framework}: {r.verdict(o)}" for o in r.expected if r.verdict(o) != "agree"]
+        verdict = f"agree (max|diff| < {r.tol:.0e} x scale)" if r.agree else "; ".join(bad)
         rows.append([str(label), *shapes, str(r.pads), verdict])
+        for name, why in r.cannot.items():
+            notes.setdefault(f"{name} cannot express: {why}", []).append(str(label))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines += [f"{note} (input {', '.join(where)})" for note, where in notes.items()]
+    return "\n".join(lines)

@@ -14,7 +14,7 @@ from .reasons import _reason, classify
 
 # --------------------------------------------------------------------------- running
 def check_case(case: Case) -> dict:
-    """Run one case through :mod:`convlib.proof.crosscheck`; ``{part: Report}`` (one part, or three gradients).
+    """Run one case through :mod:`convlib.proof.crosscheck`: ``{part: Report}`` (one, or three gradients).
 
     A backward case whose forward convlib refuses is checked as its forward conv2d: there is
     no ``grad_out`` shape to give, and the refusal is the forward's.

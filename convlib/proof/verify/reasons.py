@@ -53,7 +53,10 @@ REASONS = [
         "no window fits: the (dilated) kernel is larger than the padded input",
     ),
     (r"convlib: .*needs padding <=", "reflect/circular padding wider than the input allows"),
-    (r"convlib: .*at most half the effective window", "pool padding over half the window (PyTorch's rule)"),
+    (
+        r"convlib: .*at most half the (effective window|pool size)",
+        "pool padding over half the window (PyTorch's rule)",
+    ),
     (
         r"convlib: ceil_mode=True cannot be combined",
         "ceil_mode with TF's 'same' (which already rounds up) is ambiguous",

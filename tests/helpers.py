@@ -1,0 +1,46 @@
+"""The input builder and the one strict comparison every cross-check test uses.
+
+Modelled on tinygrad's ``helper_test_op(shapes, torch_fn, tinygrad_fn, atol, rtol)``: a test
+states the configuration and which frameworks *cannot* express it; :func:`assert_agrees`
+then demands the strict verdict of :attr:`convlib.proof.crosscheck.Report.agree` (every other
+framework ran and matched convlib) and prints the report's table when it fails.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def random_inputs(rng, *shapes, dtype=np.float32):
+    """One standard-normal array per shape, in ``dtype`` (``None`` stays ``None``)."""
+    return tuple(None if s is None else rng.standard_normal(s).astype(dtype) for s in shapes)
+
+
+def channels_first(x, w=None):
+    """An NHWC input (and an HWIO kernel) as NCHW (and OIHW), C-ordered copies."""
+    import convlib
+
+    x = convlib.nchw(x)
+    return x if w is None else (x, convlib.oihw(w))
+
+
+def assert_agrees(report, cannot=()):
+    """The strict verdict, and exactly the frameworks named in ``cannot`` left out.
+
+    ``report`` is a :class:`~convlib.proof.crosscheck.Report` or a dict of them (the three
+    gradients); ``cannot`` names the frameworks that cannot express the configuration (each
+    with its reason in the report). Returns ``report``.
+    """
+    reports = report if isinstance(report, dict) else {"": report}
+    for part, r in reports.items():
+        where = f"[{part}]\n{r.table()}" if part else r.table()
+        assert set(r.cannot) == set(cannot), f"cannot express: {r.cannot}, expected {sorted(cannot)}\n{where}"
+        assert r.agree, f"not every framework that can express this agrees with convlib\n{where}"
+    return report
+
+
+def assert_refused_together(report, cannot=()):
+    """convlib refused, and so did every framework that can express the request."""
+    assert set(report.cannot) == set(cannot), f"cannot express: {report.cannot}\n{report.table()}"
+    assert report.refused_together, report.table()
+    return report
