@@ -4,8 +4,11 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The notebooks' kernelspec names this kernel; it runs the .venv's Python with convlib installed.
+KERNEL := conv2d-book
+KERNEL_NAME := Python 3 (Conv2D book .venv)
 
-.PHONY: book test venv lint format notebooks verify bench clean
+.PHONY: book test venv lab lint format notebooks verify bench clean
 
 venv: $(STAMP)
 
@@ -14,12 +17,17 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "$(KERNEL_NAME)" >/dev/null
 	touch $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check convlib tests chapters
 	$(BIN)/ruff format --check convlib tests
 	$(BIN)/python -m pytest --nbval -n 2 --dist loadscope
+
+# JupyterLab on the chapters, with the project's kernel. Extra options: make lab LAB_ARGS="--port=8899".
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=chapters $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
