@@ -7,6 +7,11 @@ sizes come from ``conv_output_size`` / ``resolve_padding_1d`` / ``pool_output_si
 ``conv_transpose_output_size``, never from a formula written here, so a figure cannot
 contradict the arithmetic the chapters prove.
 
+Beyond one window: transposed convolution as zero insertion, as kernel stamps (with their
+overlap counts) and as the Keras/PyTorch one-cell shift (:mod:`.stamps`); grouped and depthwise
+channel blocks (:mod:`.groups`); gradient coverage heat maps (:mod:`.coverage`); and, from a
+:func:`convlib.trace`, a network's receptive field and size flow (:mod:`.network`).
+
 Figures are :class:`matplotlib.figure.Figure` objects on an Agg canvas, not registered with
 pyplot: nothing is shown twice in a notebook and nothing needs a display. Everything is
 deterministic (no randomness; animation ids are content hashes).
@@ -15,11 +20,15 @@ deterministic (no randomness; animation ids are content hashes).
 from matplotlib.figure import Figure
 
 from .anim import AnimationHTML, animate_conv, save_gif, to_jshtml
+from .coverage import draw_coverage, draw_coverage_grid
 from .draw import draw_conv, draw_logo, draw_pool
 from .engines import draw_im2col, draw_winograd
 from .geometry import COLORS, AxisGeometry, conv_geometry, pool_geometry
+from .groups import draw_groups
+from .network import draw_receptive_field, draw_size_flow
 from .plots import explore, plot_output_size_curve
 from .speed import plot_benchmark
+from .stamps import draw_stamps, draw_transpose_shift, draw_zero_insertion
 from .transpose import draw_transpose
 
 __all__ = [
@@ -31,6 +40,14 @@ __all__ = [
     "draw_pool",
     "draw_logo",
     "draw_transpose",
+    "draw_zero_insertion",
+    "draw_stamps",
+    "draw_transpose_shift",
+    "draw_groups",
+    "draw_coverage",
+    "draw_coverage_grid",
+    "draw_receptive_field",
+    "draw_size_flow",
     "animate_conv",
     "to_jshtml",
     "AnimationHTML",
