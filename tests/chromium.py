@@ -37,7 +37,7 @@ def start_chromium(profile_dir: Path, *, width: int = 1280, height: int = 900, l
         f"--user-data-dir={profile_dir}",
     ):
         opts.add_argument(flag)
-    if logs:
+    if logs:  # console messages, and the network log that shows every request a page makes
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
     driver.set_page_load_timeout(60)

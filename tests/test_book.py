@@ -104,6 +104,15 @@ return {
   controls: Array.from(document.querySelectorAll('div.animation')).map(
       a => a.querySelectorAll('.anim-controls button').length),
   resources: performance.getEntriesByType('resource').map(r => r.name),
+  // A reader at 1280 px must not scroll sideways to find a verdict: every output box holds its text.
+  overflowing: Array.from(document.querySelectorAll('div.cell_output pre, div.cell_output table'))
+      .filter(e => e.scrollWidth > e.clientWidth + 1)
+      .map(e => e.textContent.split('\n').find(l => l.length > 0).slice(0, 60)),
+  reprs: Array.from(document.querySelectorAll('div.cell_output'))
+      .map(e => e.textContent).filter(t => /<[A-Za-z_.]+ (object at 0x|size \\d+x\\d+ with)/.test(t))
+      .map(t => t.trim().slice(0, 80)),
+  figures: document.querySelectorAll('div.cell_output img').length,
+  headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent.replace('#', '').trim()),
 };
 """
 
@@ -168,6 +177,8 @@ def check_page(browser, base: str, html_dir: Path, page: str) -> list[str]:
         "TeX errors": [facts["merror"]] if facts["merror"] else [],
         "MathJax not from _static": [s for s in facts["mathjaxSrc"] if "/_static/mathjax/" not in s],
         "animations without 9 buttons": [c for c in facts["controls"] if c != 9],
+        "outputs wider than their box at 1280 px": facts["overflowing"],
+        "raw object reprs instead of output": facts["reprs"],
         "animations lost": []
         if facts["animations"] == embedded
         else [f"{facts['animations']} of {embedded}"],
@@ -184,6 +195,25 @@ def test_every_page_renders_offline(html_dir, base, browser):
     assert {p.stem for p in SHOTS.glob("*.png") if "__animation" not in p.stem} == {
         p.replace("/", "__")[: -len(".html")] for p in _pages(html_dir)
     }
+
+
+def test_every_numbered_chapter_has_a_figure_and_what_to_remember(html_dir, base, browser):
+    """A textbook convention, checked on the pages a reader sees: each numbered chapter shows at least
+    one figure and ends with "What to remember", exercises and references."""
+    numbered = [
+        p for p in _pages(html_dir) if re.match(r"chapters/\d\d_", p) and not p.startswith("chapters/9")
+    ]
+    assert len(numbered) >= 12
+    missing = []
+    for page in numbered:
+        browser.get(f"{base}/{page}")
+        facts = browser.execute_script(_PAGE_FACTS)
+        if facts["figures"] < 1:
+            missing.append(f"{page}: no figure")
+        for heading in ("What to remember", "Exercises", "References"):
+            if heading not in facts["headings"]:
+                missing.append(f"{page}: no '{heading}' section")
+    assert not missing, "\n".join(missing)
 
 
 def test_cheatsheet_math_is_rendered(base, browser):

@@ -7,24 +7,20 @@ changing the input size must change the displayed output size and the drawn grid
 when Debian's chromium or chromedriver is not installed.
 """
 
-import os
 import time
 from pathlib import Path
 
 import pytest
+from chromium import needs_chromium, start_chromium
 
 from convlib.proof.explorer import FIELDS, REASON_CODES, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 STATIC = ROOT / "_static" / "explorer"
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SHOTS = ROOT / "_build" / "screenshots"
 CHUNK = 50_000
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-    reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)",
-)
+pytestmark = needs_chromium
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>size explorer</title>
@@ -52,29 +48,8 @@ def page(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-    driver.set_page_load_timeout(30)
-    driver.set_script_timeout(120)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
+    driver.set_script_timeout(120)  # the whole sweep is evaluated in a few long calls
     yield driver
     driver.quit()
 

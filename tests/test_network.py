@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from convlib.proof.frameworks import load_torch
 from convlib.network import (
     AvgPool2D,
     BatchNorm,
@@ -21,6 +20,7 @@ from convlib.network import (
     Sequential,
     trace,
 )
+from convlib.proof.frameworks import load_torch
 from convlib.zoo import record_shapes, resnet18, resnet50, to_torch, vgg16
 
 torch = load_torch()

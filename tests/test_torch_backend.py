@@ -6,9 +6,9 @@ import pytest
 from convlib import conv2d
 from convlib.backends.torch import TORCH_ENGINES
 from convlib.backends.torch import conv2d as torch_conv2d
+from convlib.engines import supports
 from convlib.proof.crosscheck import Report, run, tf_conv2d, tolerance
 from convlib.proof.crosscheck import torch_conv2d as framework_torch_conv2d
-from convlib.engines import supports
 
 ALGORITHMS = ["auto", *TORCH_ENGINES]
 CASES = [

@@ -33,11 +33,21 @@ def quiet_stderr():
 
 
 def load_tf():
-    """Return the ``tensorflow`` module, imported without its start-up log lines."""
+    """Return the ``tensorflow`` module, imported without its start-up log lines.
+
+    For the whole process, unless the environment already says otherwise: ``TF_CPP_MIN_LOG_LEVEL=3``,
+    ``TF_ENABLE_ONEDNN_OPTS=1`` (oneDNN kernels on every x86 CPU, not only where TensorFlow picks
+    them), and TensorFlow's Python logger at ``ERROR``.
+    """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     # Level 3 hides the runtime's INFO/WARNING lines after import (XLA, cpu_feature_guard).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # TensorFlow turns its oneDNN kernels on by itself only on some x86 CPUs (those with AVX-512,
+    # among others), and they answer some requests differently from its Eigen kernels (the
+    # verification appendix). Turned on here, every x86 machine runs the same kernels, so the book
+    # prints the same thing on every one; TF_ENABLE_ONEDNN_OPTS=0 in the environment still wins.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     with quiet_stderr():
         import tensorflow as tf
 

@@ -13,7 +13,23 @@ import signal
 import subprocess
 import sys
 
-__all__ = ["STRIDED_1X1_GRADIENT", "run_in_fresh_interpreter"]
+__all__ = ["STRIDED_1X1_GRADIENT", "run_in_fresh_interpreter", "simd_level"]
+
+
+def simd_level() -> str:
+    """The widest x86 vector extension of this CPU: ``"avx512"``, ``"avx2"`` or ``"other"``.
+
+    TensorFlow's oneDNN kernels pick their code path (and their channel block) from it, so the
+    oneDNN defects the verifier found reproduce only on CPUs of the same level. The verification
+    JSON records it, and the tests that replay a stored defect compare it first.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "other"
+    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
+
 
 # TF 2.21 (oneDNN) differentiating a 1x1 conv with stride 2 over an NHWC input with fewer
 # input channels than oneDNN's SIMD channel block (16 with AVX-512, 8 with AVX2): the

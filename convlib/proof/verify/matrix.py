@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from .cases import OPS, Case, configurations
+from .defects import simd_level
 from .reasons import _reason, classify
 
 
@@ -76,9 +77,10 @@ def _convlib_refuses(case: Case) -> bool:
 def _tf_pool_crashes(case: Case) -> int | None:
     """The signal that kills a process running TensorFlow's pooling on ``case`` literally, else None.
 
-    ``tf.nn.max_pool2d`` with a window larger than the input under "VALID" can die with SIGFPE
-    (an integer division by zero) instead of raising, which would end the whole verifier; so
-    the literal TF call is first tried in a forked child of the isolated worker.
+    ``tf.nn.max_pool2d`` with a window larger than the input under "VALID" (and ``tf.nn.pool``
+    with a dilated window larger than it) can die with SIGFPE (an integer division by zero)
+    instead of raising, which would end the whole verifier; so the literal TF call is first tried
+    in a forked child of the isolated worker.
     """
     from ..frameworks import load_tf
     from ..isolation import signal_in_child
@@ -89,6 +91,16 @@ def _tf_pool_crashes(case: Case) -> int | None:
     x = np.zeros(case.x_shape if kw["data_format"] == "NHWC" else np.take(case.x_shape, (0, 2, 3, 1)), "f4")
     op = tf.nn.max_pool2d if case.op == "max_pool2d" else tf.nn.avg_pool2d
     strides = kw["pool_size"] if kw["strides"] is None else kw["strides"]
+    dilation = kw.get("dilation", 1)
+    if case.op == "max_pool2d" and dilation not in (1, (1, 1)):
+        # The cross-check runs dilated max pooling (stride 1) as tf.nn.pool with dilations, whose
+        # kernel divides by zero the same way when the dilated window is wider than the input.
+        from ...padding import normalize_pair
+
+        window, step, rate = (normalize_pair(v, "pool") for v in (kw["pool_size"], strides, dilation))
+        return signal_in_child(
+            lambda: tf.nn.pool(x, window, "MAX", strides=step, padding="VALID", dilations=rate)
+        )
     return signal_in_child(lambda: op(x, kw["pool_size"], strides, "VALID"))
 
 
@@ -204,6 +216,7 @@ def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> di
         "wall_seconds": round(wall, 1),
         "isolated": len(refused),
         "cpus": len(__import__("os").sched_getaffinity(0)),
+        "simd": simd_level(),  # oneDNN's code path, and so which of its defects can appear
         "versions": {"tensorflow": tf.__version__, "torch": torch.__version__, "numpy": np.__version__},
         "counts": counts,
         "unexplained": sum(e["count"] for e in ordered if "UNEXPLAINED" in e["reason"]),

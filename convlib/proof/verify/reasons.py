@@ -14,7 +14,7 @@ __all__ = ["REASONS", "classify"]
 REASONS = [
     (
         r"TensorFlow: killed by signal",
-        "tf.nn.max_pool2d kills the process (SIGFPE) when the window is wider than the input",
+        "TF max pooling (max_pool2d; pool if dilated) dies of SIGFPE: window wider than the input",
     ),
     (
         r"TensorFlow: returns the input's shape",
@@ -26,7 +26,7 @@ REASONS = [
         "TF oneDNN defect: batch > 1, one output column, width stride > 1 (right one example at a time)",
     ),
     (
-        r"convlib: pool_size .* with ceil_mode overhangs the padded input size",
+        r"convlib: pool_size .* with ceil_mode overhangs the padded input (height|width)",
         "ceil_mode window overhanging more than the whole input: convlib refuses",
     ),
     (
