@@ -92,7 +92,7 @@ const start = Date.now();
 })();
 """
 
-_PAGE_FACTS = """
+_PAGE_FACTS = r"""
 const mathEls = Array.from(document.querySelectorAll('.math'));
 return {
   math: mathEls.length,
@@ -107,9 +107,9 @@ return {
   // A reader at 1280 px must not scroll sideways to find a verdict: every output box holds its text.
   overflowing: Array.from(document.querySelectorAll('div.cell_output pre, div.cell_output table'))
       .filter(e => e.scrollWidth > e.clientWidth + 1)
-      .map(e => e.textContent.split('\n').find(l => l.length > 0).slice(0, 60)),
+      .map(e => e.textContent.split("\n").find(l => l.length > 0).slice(0, 60)),
   reprs: Array.from(document.querySelectorAll('div.cell_output'))
-      .map(e => e.textContent).filter(t => /<[A-Za-z_.]+ (object at 0x|size \\d+x\\d+ with)/.test(t))
+      .map(e => e.textContent).filter(t => /<[A-Za-z_.]+ (object at 0x|size \d+x\d+ with)/.test(t))
       .map(t => t.trim().slice(0, 80)),
   figures: document.querySelectorAll('div.cell_output img').length,
   headings: Array.from(document.querySelectorAll('h2')).map(h => h.textContent.replace('#', '').trim()),

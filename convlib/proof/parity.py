@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .isolation import signal_in_child
+from .isolation import run_in_child
 
 __all__ = [
     "ParityCase",
@@ -121,8 +121,31 @@ def cases() -> list[ParityCase]:
 
 
 def parity() -> list[dict]:
-    """Run every case; one row per class with each library's refusal (or what it returned)."""
+    """Run every case; one row per class with each library's refusal (or what it returned).
+
+    The cases run in a fresh interpreter (:func:`_rows`), and there every TensorFlow call runs in a
+    forked child: some of these requests kill their process (SIGFPE), and a child forked from a
+    process whose oneDNN thread pool has already worked can deadlock before it starts. The fresh
+    interpreter has imported the frameworks but run nothing when it forks.
+    """
+    import json
+    import subprocess
+    import sys
+
+    code = "import json; from convlib.proof.parity import _rows; print(json.dumps(_rows()))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        raise RuntimeError(f"the parity worker failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _rows() -> list[dict]:
+    """The worker of :func:`parity`: TensorFlow's calls in forked children, the others here."""
     from .crosscheck import run
+
+    def describe(name, fn):
+        o = run(name, fn)
+        return o.error if o.refused else f"returns shape {o.shape}"
 
     rows = []
     for c in cases():
@@ -130,13 +153,15 @@ def parity() -> list[dict]:
         for name, fn in (("TensorFlow", c.tf), ("PyTorch", c.torch), ("convlib", c.convlib)):
             if fn is None:
                 row[name] = "n/a (no such argument)"
-                continue
-            sig = signal_in_child(fn) if name == "TensorFlow" else None
-            if sig:
-                row[name] = f"process killed by {signal.Signals(sig).name} (no Python exception)"
-                continue
-            o = run(name, fn)
-            row[name] = o.error if o.refused else f"returns shape {o.shape}"
+            elif name == "TensorFlow":
+                kind, got = run_in_child(lambda fn=fn: describe("TensorFlow", fn), quiet=True)
+                row[name] = (
+                    got
+                    if kind != "signal"
+                    else f"process killed by {signal.Signals(got).name} (no Python exception)"
+                )
+            else:
+                row[name] = describe(name, fn)
         rows.append(row)
     return rows
 
