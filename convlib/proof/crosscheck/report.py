@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+WIDTH = 78  # characters: what a book output box shows at a 1280-px-wide window
 TOLERANCE = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
 
@@ -142,21 +143,25 @@ class Report:
         """One word for the whole report: ``agree``, ``refused together`` or ``FAIL``."""
         return "agree" if self.agree else "refused together" if self.refused_together else "FAIL"
 
-    def table(self) -> str:
-        """A fixed-width table (framework, shape, max|diff| verdict, how it was called); the
-        pads and each refusal's message follow on their own lines."""
-        bound = f"< {self.tol:.0e}" + ("" if self.scale == 1.0 else " x scale")
-        rows = [("framework", "output shape", "max|diff| vs convlib", "how")]
+    def table(self, width: int = WIDTH) -> str:
+        """The report as text no wider than ``width`` (the book's output box holds about 80
+        characters at 1280 px): the verdict first, then one row per library (output shape and
+        verdict), the pads, each library's call, and every refusal or reason, wrapped."""
+        bound = f"max|diff| <= {self.tol:.0e}" + ("" if self.scale == 1.0 else " x scale")
+        lines = [f"verdict: {self.status} ({bound})"]
+        rows = [("", "output shape", "vs convlib")]
         for o in (self.reference, *self.others):
-            v = "-" if o is self.reference else self.verdict(o)
-            cell = f"{bound}: {v}" if v in ("agree", "DIFFER") else v
-            rows.append((o.framework, self._shape_cell(o), cell, o.how))
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        lines = ["  ".join(c.ljust(wd) for c, wd in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+            rows.append((o.framework, self._shape_cell(o), "-" if o is self.reference else self.verdict(o)))
+        widths = [max(len(r[i]) for r in rows) for i in range(2)]
+        lines += ["  " + "  ".join(c.ljust(wd) for c, wd in zip(r[:2], widths)) + "  " + r[2] for r in rows]
         if self.pads is not None:
             lines.append(f"pads (top, bottom), (left, right): {self.pads}")
-        lines += [f"{name} cannot express this: {why}" for name, why in self.cannot.items()]
-        lines += [f"{o.framework} raised {o.error}" for o in (self.reference, *self.others) if o.refused]
+        notes = [(o.framework, o.how) for o in (self.reference, *self.others) if o.how]
+        notes += [(name, f"cannot express this: {why}") for name, why in self.cannot.items()]
+        notes += [(o.framework, f"raised {o.error}") for o in (self.reference, *self.others) if o.refused]
+        name_w = max((len(n) for n, _ in notes), default=0)
+        for name, text in notes:
+            lines += _wrap(f"{name.ljust(name_w)}  {text}", width, indent=name_w + 2)
         return "\n".join(line.rstrip() for line in lines)
 
     @staticmethod
@@ -186,25 +191,36 @@ class Report:
         return self.table()
 
 
-def summarize(reports: list[Report], labels) -> str:
-    """One line per report: label, each framework's shape, the pads and one verdict.
+def summarize(reports: list[Report], labels, width: int = WIDTH) -> str:
+    """One line per report: label, convlib's output shape, the pads and the strict verdict.
 
-    The verdict is :attr:`Report.agree`'s strict one: ``agree`` only when every framework
-    that can express the configuration ran and matches convlib in shape and values;
-    otherwise each failing framework's verdict is shown. Frameworks that cannot express a
-    configuration show ``cannot`` and are listed, with the reason, under the table.
+    ``agree`` means every framework that can express the configuration ran and matches convlib
+    in shape and values (so their shapes are convlib's); otherwise each failing framework's
+    verdict is named. Frameworks that cannot express a configuration are listed, with the
+    reason, under the table; lines are wrapped at ``width``.
     """
-    names = [o.framework for o in reports[0].others] if reports else []
-    head = ["input", "convlib", *names, "pads ((t, b), (l, r))", "verdict"]
+    head = ["input", "output", "pads ((t, b), (l, r))", "verdict"]
     rows, notes = [head], {}
     for label, r in zip(labels, reports):
-        shapes = [Report._shape_cell(o) for o in (r.reference, *r.others)]
         bad = [f"{o.framework}: {r.verdict(o)}" for o in r.expected if r.verdict(o) != "agree"]
-        verdict = f"agree (max|diff| < {r.tol:.0e} x scale)" if r.agree else "; ".join(bad)
-        rows.append([str(label), *shapes, str(r.pads), verdict])
+        verdict = r.status if r.agree or r.refused_together else "; ".join(bad)
+        rows.append([str(label), Report._shape_cell(r.reference), str(r.pads), verdict])
         for name, why in r.cannot.items():
             notes.setdefault(f"{name} cannot express: {why}", []).append(str(label))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    lines += [f"{note} (input {', '.join(where)})" for note, where in notes.items()]
+    if reports and any(r.agree for r in reports):
+        r = next(r for r in reports if r.agree)
+        names = ", ".join(o.framework for o in r.expected)
+        lines.append(f"agree: {names} ran, same shape, max|diff| <= {r.tol:.0e} x scale")
+    for note, where in notes.items():
+        lines += _wrap(f"{note} (input {', '.join(where)})", width, indent=2)
     return "\n".join(lines)
+
+
+def _wrap(text: str, width: int, indent: int) -> list[str]:
+    """``text`` folded at ``width`` columns, continuation lines indented by ``indent``."""
+    import textwrap
+
+    return textwrap.wrap(text, width, subsequent_indent=" " * indent, break_long_words=True,
+                         break_on_hyphens=False) or [""]  # fmt: skip
