@@ -177,7 +177,7 @@ def clean_message(text: str) -> str:
     return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", text)
 
 
-def parity_table(rows=None, width: int = 64) -> str:
+def parity_table(rows=None, width: int = 60) -> str:
     """The parity rows as text: the class, then one line per library (messages cut to ``width``)."""
     lines = []
     for row in rows or parity():

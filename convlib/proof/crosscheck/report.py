@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-WIDTH = 78  # characters: what a book output box shows at a 1280-px-wide window
+WIDTH = 74  # characters: what a book output box (676 px of monospace) shows at a 1280-px window
 TOLERANCE = {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}
 
 
@@ -54,7 +54,8 @@ def run(framework: str, fn, how: str = "") -> Outcome:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # Keras colours its messages
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         lines = [ln for ln in lines if not ln.startswith("Exception encountered")] or [""]
-        first = lines[0]
+        # TensorFlow prefixes its messages with the op's path ({{function_node ...}}): noise here.
+        first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", lines[0])
         return Outcome(framework, error=f"{type(exc).__name__}: {first[:300]}", how=how)
     return Outcome(framework, shape=tuple(out.shape), how=how, output=out)
 
