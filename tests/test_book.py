@@ -145,7 +145,7 @@ def _local(url: str, base: str) -> bool:
 
 # Output boxes a reader at 1280 px must scroll sideways in, as measured when this check was added;
 # the number may only go down (issue: every output fits its box). Each is listed on failure.
-KNOWN_OVERFLOWING = 37
+KNOWN_OVERFLOWING = 27
 OVERFLOWING: list[str] = []
 
 
