@@ -154,7 +154,7 @@ def _check_groups(groups, cin: int, cout: int) -> int:
     return groups
 
 
-def _blame_axes(axes, padding, what: str) -> str:
+def _blame_axes(axes, padding) -> str:
     """The argument that made an axis huge: explicit padding, or the dilation behind a padding word."""
     big = max(axes, key=lambda a: a.padded)
     if isinstance(normalize_padding(padding), str):
@@ -208,7 +208,7 @@ def check_conv_shapes(
         )
     axes = conv_axes((h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation)
     n = 1 if batch is None else max(batch, 1)
-    blame = _blame_axes(axes, padding, "padded input")
+    blame = _blame_axes(axes, padding)
     check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
     check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
     return ConvGeometry(batch, c, cout, groups, axes, fmt)
@@ -257,7 +257,9 @@ def check_transpose_shapes(
             f"kernel w expects {k_in} input channels, but x has {cin} (x shape {tuple(input_shape)}, "
             f"w shape {tuple(kernel_shape)}, data_format={fmt!r})"
         )
-    groups = _check_groups(groups, cin, cout_g * check_positive_int(groups, "groups"))
+    groups = check_positive_int(groups, "groups")
+    if cin % groups:
+        raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
     axes = transpose_axes(
         (h, w), (kh, kw), stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
     )

@@ -12,11 +12,6 @@ from ..frameworks import load_tf, load_torch
 from .report import Report, run, tolerance
 
 
-def _canonical(a: np.ndarray) -> np.ndarray:
-    """A C-ordered copy with canonical strides (see :func:`convlib.nhwc`)."""
-    return np.array(a, order="C", copy=True)
-
-
 def _to_nhwc(x, w, fmt):
     """Input and kernel in TensorFlow's NHWC / HWIO layout."""
     if fmt == "NHWC":

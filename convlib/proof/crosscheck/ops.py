@@ -6,7 +6,7 @@ import numpy as np
 
 from ...bridges import Inexpressible, express_conv_transpose2d, express_pool2d
 from ...bridges.express import tf_pad_mode
-from ...layout import as_float_array
+from ...layout import as_float_array, hwio, nchw, nhwc, oihw
 from ...padding import normalize_padding, normalize_padding_mode, normalize_pair
 from ...shapes import (
     check_conv_shapes,
@@ -16,16 +16,7 @@ from ...shapes import (
     resolve_padding,
 )
 from ..frameworks import load_tf, load_torch
-from .conv import _canonical
 from .report import Outcome, Report, cannot, run, tolerance
-
-
-def _nchw(a):
-    return _canonical(a.transpose(0, 3, 1, 2))
-
-
-def _nhwc(a):
-    return _canonical(a.transpose(0, 2, 3, 1))
 
 
 def _word(padding) -> str | None:
@@ -129,9 +120,9 @@ def crosscheck_conv_transpose2d(
     kw = dict(stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     ref = run("convlib", lambda: conv_transpose2d(x, w, b, groups=groups, data_format=fmt, **kw))
     xa, wa = as_float_array(x, "x"), as_float_array(w, "w")
-    x_tf = xa if fmt == "NHWC" else _nhwc(xa)
-    w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))  # (kh, kw, O/g, I)
-    back = (lambda y: y) if fmt == "NHWC" else _nchw
+    x_tf = xa if fmt == "NHWC" else nhwc(xa)
+    w_tf = wa if fmt == "NHWC" else hwio(wa)  # (kh, kw, O/g, I)
+    back = (lambda y: y) if fmt == "NHWC" else nchw
     axes = None
     if not ref.refused:
         axes = check_transpose_shapes(xa.shape, wa.shape, groups=groups, data_format=fmt, **kw).axes
@@ -185,8 +176,8 @@ def crosscheck_conv_transpose2d(
     def torch_call():
         if axes is None:
             raise ValueError(REFUSED_FIRST)
-        y = pt_expr.call(_nchw(x_tf), _canonical(w_tf.transpose(3, 2, 0, 1)), b).numpy()
-        return y if fmt == "NCHW" else _nhwc(y)
+        y = pt_expr.call(nchw(x_tf), oihw(w_tf), b).numpy()
+        return y if fmt == "NCHW" else nhwc(y)
 
     keras = cannot("Keras", keras_cannot, "Conv2DTranspose") if keras_cannot else run("Keras", keras_call)
     if not keras_cannot:
@@ -252,8 +243,8 @@ def crosscheck_pool2d(
     if kind not in ("max", "avg"):
         raise ValueError(f"kind must be 'max' or 'avg', got {kind!r}")
     xa = as_float_array(x, "x")
-    x_tf = xa if fmt == "NHWC" else _nhwc(xa)
-    back = (lambda y: y) if fmt == "NHWC" else _nchw
+    x_tf = xa if fmt == "NHWC" else nhwc(xa)
+    back = (lambda y: y) if fmt == "NHWC" else nchw
     opts = dict(ceil_mode=ceil_mode, data_format=fmt)
     if kind == "max":
         fn, opts["dilation"] = max_pool2d, dilation
@@ -286,7 +277,7 @@ def crosscheck_pool2d(
                 if geo is None and word is None:
                     raise ValueError(REFUSED_FIRST)
                 return back(np.asarray(expr.call(x_tf)))  # the words: TF's own verdict where convlib refused
-            xt = torch.from_numpy(_nchw(x_tf))
+            xt = torch.from_numpy(nchw(x_tf))
             if geo is None and word is None:  # convlib refused: the literal request, so PyTorch's error shows
                 lit = F.max_pool2d if kind == "max" else F.avg_pool2d
                 extra = (
@@ -296,7 +287,7 @@ def crosscheck_pool2d(
             if geo is None:
                 raise ValueError(REFUSED_FIRST)
             y = expr.call(xt).numpy()
-            return y if fmt == "NCHW" else _nhwc(y)
+            return y if fmt == "NCHW" else nhwc(y)
 
         outcomes.append(run(name, call, f"F.{kind}_pool2d (literal)" if expr is None else expr.source))
     return Report(ref, outcomes, tolerance(xa.dtype), pads=None if geo is None else geo.pads)
@@ -349,8 +340,8 @@ def crosscheck_backward(
         ),
     )
     xa, wa, ga = as_float_array(x, "x"), as_float_array(w, "w"), as_float_array(grad_out, "grad_out")
-    x_tf, g_tf = (xa, ga) if fmt == "NHWC" else (_nhwc(xa), _nhwc(ga))
-    w_tf = wa if fmt == "NHWC" else _canonical(wa.transpose(2, 3, 1, 0))
+    x_tf, g_tf = (xa, ga) if fmt == "NHWC" else (nhwc(xa), nhwc(ga))
+    w_tf = wa if fmt == "NHWC" else hwio(wa)
     pads = None if ours.refused else check_conv_shapes(x_tf.shape, w_tf.shape, **kw).pads
     bias = np.zeros(w_tf.shape[3], dtype=xa.dtype)
     # TF 2.21's oneDNN gradient of a strided 1x1 conv with fewer input channels than its SIMD
@@ -379,19 +370,19 @@ def crosscheck_backward(
             y = tf.nn.bias_add(y, bt_)
         gx, gw, gb = tape.gradient(y, [xt, wt, bt_], output_gradients=tf.constant(g_tf))
         gw = gw.numpy() if fmt == "NHWC" else gw.numpy().transpose(3, 2, 0, 1)
-        return (gx.numpy() if fmt == "NHWC" else _nchw(gx.numpy())), gw, gb.numpy()
+        return (gx.numpy() if fmt == "NHWC" else nchw(gx.numpy())), gw, gb.numpy()
 
     def torch_call():
         (t, bt), (lf, r) = pads
-        xt = torch.tensor(_nchw(x_tf), requires_grad=True)
+        xt = torch.tensor(nchw(x_tf), requires_grad=True)
         wt = torch.tensor(w_tf.transpose(3, 2, 0, 1).copy(), requires_grad=True)
         bt_ = torch.tensor(bias, requires_grad=True)
         xp = F.pad(xt, (lf, r, t, bt), mode="constant" if mode == "zeros" else mode)
         F.conv2d(xp, wt, bt_, stride=stride, dilation=dilation, groups=groups).backward(
-            torch.from_numpy(_nchw(g_tf))
+            torch.from_numpy(nchw(g_tf))
         )
         gw = wt.grad.numpy() if fmt == "NCHW" else wt.grad.numpy().transpose(2, 3, 1, 0)
-        return (xt.grad.numpy() if fmt == "NCHW" else _nhwc(xt.grad.numpy())), gw, bt_.grad.numpy()
+        return (xt.grad.numpy() if fmt == "NCHW" else nhwc(xt.grad.numpy())), gw, bt_.grad.numpy()
 
     tf_cannot = (
         TF_GRAD_CANNOT["groups"]
