@@ -90,18 +90,28 @@ def test_dilation(rng, dilation, output_padding):
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
-def test_dilation_at_stride_1_with_words_through_atrous(rng, padding):
-    # tf.nn.atrous_conv2d_transpose does take one dilation rate at stride 1 with the words.
-    r = check(rng, dilation=2, padding=padding, cannot=("Keras",))
-    assert r.others[0].how.startswith("tf.nn.atrous_conv2d_transpose")
+def test_dilation_with_words_runs_in_all_three(rng, padding):
+    # TF's CPU conv2d_transpose takes dilations with the words, and so does the Keras layer at stride 1.
+    r = check(rng, dilation=2, padding=padding)
+    assert "dilations=(2, 2)" in r.others[0].how
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_dilation_with_a_stride_and_words_runs_in_tensorflow_not_keras(rng, padding):
+    r = check(rng, stride=2, dilation=2, padding=padding, cannot=("Keras",))
+    assert "strides > 1" in r.cannot["Keras"]
 
 
 @pytest.mark.parametrize("groups, cin, cout", [(2, 4, 6), (4, 4, 4)])
 def test_groups(rng, groups, cin, cout):
-    # tf.nn.conv2d_transpose refuses groups on CPU ("Gradients for grouped convolutions are not
-    # supported on CPU"); PyTorch here and the scatter loop in test_float64_matches_scatter_loop witness.
+    # With explicit pads tf.nn.conv2d_transpose refuses groups on CPU ("Gradients for grouped
+    # convolutions are not supported on CPU"); PyTorch and the scatter loop of
+    # test_float64_matches_scatter_loop witness. With the words TF runs them, and must agree.
     shape_kw = dict(groups=groups, cin=cin, cout=cout)
-    check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=1, cannot=("TensorFlow", "Keras"))
+    r = check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=1, cannot=("TensorFlow", "Keras"))
+    assert "only with 'VALID'/'SAME'" in r.cannot["TensorFlow"]
+    for word in ("same", "valid"):
+        check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=word, cannot=("Keras",))
 
 
 def test_nchw_layout_takes_torch_weight(rng):
@@ -260,5 +270,5 @@ def test_property_against_frameworks(cfg, seed):
     if r.reference.refused:
         assert "not positive" in r.reference.error
     else:
-        # Numeric padding: no Keras; TF on CPU has no groups and no dilation (atrous needs the words).
+        # Numeric padding: no Keras; TF on CPU takes groups and dilation only with the words.
         assert_agrees(r, cannot=("Keras", "TensorFlow") if cfg["g"] > 1 or d > 1 else ("Keras",))

@@ -352,14 +352,14 @@ def express_conv_transpose2d(
 
     PyTorch: symmetric crops go to ``padding=``; otherwise ``padding=0`` and the result is
     cropped. TensorFlow: ``tf.nn.conv2d_transpose`` (the words as ``"VALID"``/``"SAME"``,
-    numbers explicit), and ``tf.nn.atrous_conv2d_transpose`` for dilation at stride 1.
+    numbers explicit; groups and dilation with the words only).
     TensorFlow's ``call`` takes ``output_shape=`` (NHWC); it defaults to ``out_hw``.
 
     Raises
     ------
     Inexpressible
-        TensorFlow with ``groups > 1``, or dilation > 1 other than stride 1, one rate and a word
-        (TF's CPU kernels refuse both).
+        TensorFlow with ``groups > 1`` or dilation > 1 and explicit (numeric) padding: TF's CPU
+        kernels refuse both there, and run both with ``"VALID"``/``"SAME"``.
 
     Examples
     --------
@@ -399,35 +399,28 @@ def express_conv_transpose2d(
 
         return Expression(name, call, src)
 
-    if groups != 1:
-        raise Inexpressible(
-            name,
-            "tf.nn.conv2d_transpose has no groups on CPU "
-            "('Gradients for grouped convolutions are not supported on CPU')",
-        )
     word = _word(padding)
     shape = f"(N, {out_hw[0]}, {out_hw[1]}, C_out)" if out_hw else "output_shape"
-    if d != (1, 1):
-        if not (s == (1, 1) and d[0] == d[1] and word in ("valid", "same")):
-            raise Inexpressible(
-                name,
-                "TF's CPU conv2d_transpose has no dilation > 1 ('Current CPU implementations do not "
-                "yet support dilation rates larger than 1'); atrous_conv2d_transpose needs stride 1, "
-                "one rate and 'valid'/'same'",
-            )
-        src = f"tf.nn.atrous_conv2d_transpose(x, w, output_shape={shape}, rate={d[0]}, "
-        src += f'padding="{word.upper()}")'
+    if (groups != 1 or d != (1, 1)) and word not in ("valid", "same"):
+        # Measured on TF 2.21's CPU kernels: groups and dilation run with the words (equal to
+        # PyTorch), and with explicit pads the op refuses with these messages.
+        why = (
+            "'Gradients for grouped convolutions are not supported on CPU'"
+            if groups != 1
+            else "'Current CPU implementations do not yet support dilation rates larger than 1'"
+        )
+        raise Inexpressible(
+            name,
+            f"TF's CPU conv2d_transpose takes {'groups' if groups != 1 else 'dilation > 1'} only with "
+            f"'VALID'/'SAME'; with explicit pads it refuses ({why})",
+        )
+    pad = f'"{word.upper()}"' if word in ("valid", "same") else _tf_pads_src(crops)
+    tf_pad = word.upper() if word in ("valid", "same") else [[0, 0], [t, b], [left, r], [0, 0]]
+    dil = f", dilations={d}" if d != (1, 1) else ""
+    src = f"tf.nn.conv2d_transpose(x, w, output_shape={shape}, strides={s}, padding={pad}{dil})"
 
-        def op_call(tf, x, w, output_shape):
-            return tf.nn.atrous_conv2d_transpose(x, w, output_shape, d[0], word.upper())
-
-    else:
-        pad = f'"{word.upper()}"' if word in ("valid", "same") else _tf_pads_src(crops)
-        tf_pad = word.upper() if word in ("valid", "same") else [[0, 0], [t, b], [left, r], [0, 0]]
-        src = f"tf.nn.conv2d_transpose(x, w, output_shape={shape}, strides={s}, padding={pad})"
-
-        def op_call(tf, x, w, output_shape):
-            return tf.nn.conv2d_transpose(x, w, output_shape, strides=s, padding=tf_pad)
+    def op_call(tf, x, w, output_shape):
+        return tf.nn.conv2d_transpose(x, w, output_shape, strides=s, padding=tf_pad, dilations=d)
 
     def tf_call(x, w, bias=None, output_shape=None):
         tf = _tf()
@@ -436,7 +429,7 @@ def express_conv_transpose2d(
         if output_shape is None:
             if out_hw is None:
                 raise ValueError("TensorFlow's conv2d_transpose needs output_shape (or out_hw)")
-            output_shape = (xt.shape[0], *out_hw, wt.shape[2])
+            output_shape = (xt.shape[0], *out_hw, wt.shape[2] * groups)
         y = op_call(tf, xt, wt, tuple(int(v) for v in output_shape))
         return y if bias is None else y + tf.constant(bias)
 

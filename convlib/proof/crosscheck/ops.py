@@ -37,22 +37,21 @@ REFUSED_FIRST = "configuration refused before reaching the framework"
 KERAS_CANNOT = {
     "padding": "Keras Conv2DTranspose takes only the words 'valid'/'same', no numeric padding",
     "groups": "Keras Conv2DTranspose has no groups argument",
-    "dilation": "Keras Conv2DTranspose has no dilation > 1 here: the layer refuses strides > 1 with "
-    "it, and TF's CPU kernel refuses any dilation rate larger than 1",
+    "dilation": "Keras Conv2DTranspose refuses dilation_rate > 1 together with strides > 1",
 }
 
 
-def _keras_cannot(word, groups, dilation) -> str | None:
+def _keras_cannot(word, groups, dilation, stride) -> str | None:
     if word not in ("valid", "same"):
         return KERAS_CANNOT["padding"]
     if groups != 1:
         return KERAS_CANNOT["groups"]
-    if normalize_pair(dilation, "dilation") != (1, 1):
+    if normalize_pair(dilation, "dilation") != (1, 1) and normalize_pair(stride, "stride") != (1, 1):
         return KERAS_CANNOT["dilation"]
     return None
 
 
-def _tf_accepted_sizes(expr, x_tf, w_tf, axes) -> list[tuple[int, int]]:
+def _tf_accepted_sizes(expr, x_tf, w_tf, axes, groups) -> list[tuple[int, int]]:
     """The output sizes ``tf.nn.conv2d_transpose`` itself accepts for this input.
 
     TF takes ``output_shape`` as an argument and refuses any size its forward convolution
@@ -60,7 +59,7 @@ def _tf_accepted_sizes(expr, x_tf, w_tf, axes) -> list[tuple[int, int]]:
     convlib's, on each axis (a bracket around the whole accepted range), is tried on the
     first example and the accepted ones are returned.
     """
-    c = w_tf.shape[2]
+    c = w_tf.shape[2] * groups  # the kernel holds C_out / groups filters
     brackets = []
     for a in axes:
         m = max(a.stride, a.dilation)
@@ -100,8 +99,8 @@ def crosscheck_conv_transpose2d(
     be among them (else ``SHAPE DIFFERS``) and the values must agree at that size.
 
     Named as unable (:attr:`Report.cannot`), from the configuration: TensorFlow with groups
-    or with dilation other than stride 1, one rate and a word (``atrous_conv2d_transpose``);
-    Keras with numeric padding, groups or dilation.
+    or dilation and numeric padding (its CPU kernels take both only with the words); Keras with
+    numeric padding, groups, or dilation together with a stride.
 
     Examples
     --------
@@ -136,7 +135,7 @@ def crosscheck_conv_transpose2d(
         )
     tf_expr, tf_cannot = _expression("tensorflow", express_conv_transpose2d, **common)
     pt_expr, _ = _expression("pytorch", express_conv_transpose2d, **common)
-    keras_cannot = _keras_cannot(word, groups, dilation)
+    keras_cannot = _keras_cannot(word, groups, dilation, stride)
     keras_hw = {}
 
     def keras_call():
@@ -161,7 +160,7 @@ def crosscheck_conv_transpose2d(
     def tf_call():
         if axes is None:
             raise ValueError(REFUSED_FIRST)
-        accepted = _tf_accepted_sizes(tf_expr, x_tf, w_tf, axes)
+        accepted = _tf_accepted_sizes(tf_expr, x_tf, w_tf, axes, groups)
         ours = (axes[0].n, axes[1].n)
         if "hw" in keras_hw:  # the words: TF's size is the Keras layer's
             target, source = tuple(keras_hw["hw"]), "size from Keras"
@@ -170,7 +169,7 @@ def crosscheck_conv_transpose2d(
         else:
             target, source = accepted[0], "TF's first accepted size"
         how["TensorFlow"] = f"{tf_expr.source}; {_sizes_text(accepted)}; run at {target} ({source})"
-        shape = (x_tf.shape[0], *target, w_tf.shape[2])
+        shape = (x_tf.shape[0], *target, w_tf.shape[2] * groups)
         return back(np.asarray(tf_expr.call(x_tf, w_tf, b, output_shape=shape)))
 
     def torch_call():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -224,14 +225,27 @@ def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> di
     }
 
 
-def class_table(summary: dict) -> str:
-    """Counts per class, one line each: kind, who, count, largest max|diff|, reason."""
-    rows = [("kind", "who", "count", "max|diff|", "reason")]
+def class_table(summary: dict, width: int = 74) -> str:
+    """Counts per class: kind, who, count and largest max|diff| on one line, the reason below it.
+
+    Every line fits in ``width`` characters (the reason is wrapped), so the table reads in a book
+    column as well as in a terminal.
+    """
+    rows = [("kind", "who", "count", "max|diff|")]
+    reasons = ["reason"]
     for e in summary["classes"]:
         md = "" if e["max_diff"] is None else f"{e['max_diff']:.1e}"
-        rows.append((e["kind"], e["who"] or "-", str(e["count"]), md, e["reason"] or "-"))
+        rows.append((e["kind"], e["who"] or "-", str(e["count"]), md))
+        reasons.append(e["reason"])
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+    lines = []
+    for row, reason in zip(rows, reasons):
+        lines.append(
+            "  ".join(c.rjust(w) if i == 2 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        )
+        if reason:
+            lines.append(textwrap.fill(reason, width, initial_indent="    ", subsequent_indent="    "))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def ops_table(summary: dict) -> str:
@@ -247,7 +261,7 @@ def ops_table(summary: dict) -> str:
                      for r in rows)  # fmt: skip
 
 
-def describe_class(entry: dict, got: dict | None = None, width: int = 100) -> str:
+def describe_class(entry: dict, got: dict | None = None, width: int = 74) -> str:
     """One class of a stored run as a few lines: the reason, its example, each library's message.
 
     ``entry`` is one of ``summary["classes"]``; ``got``, the example's live result from
@@ -258,7 +272,12 @@ def describe_class(entry: dict, got: dict | None = None, width: int = 100) -> st
     ex, errors = entry["example"], (got or entry)["errors"]
     kwargs = ", ".join(f"{k}={v!r}" for k, v in ex["kwargs"].items())
     w = "" if ex["w"] is None else f", w={tuple(ex['w'])}"
-    lines = [f"[{entry['kind']}, {entry['count']}x] {entry['reason']}"]
-    lines.append(f"  {ex['op']}(x={tuple(ex['x'])}{w}, {kwargs})"[: width + 2])
-    lines += [f"  {name}: {clean_message(msg)}"[: width + 2] for name, msg in sorted(errors.items())]
+
+    def wrap(text: str) -> str:
+        return textwrap.fill(text, width, initial_indent="  ", subsequent_indent="      ")
+
+    lines = [textwrap.fill(f"[{entry['kind']}, {entry['count']}x] {entry['reason']}", width,
+                           subsequent_indent="  ")]  # fmt: skip
+    lines.append(wrap(f"{ex['op']}(x={tuple(ex['x'])}{w}, {kwargs})"))
+    lines += [wrap(f"{name}: {clean_message(msg)}") for name, msg in sorted(errors.items())]
     return "\n".join(lines)

@@ -11,6 +11,8 @@ import re
 
 __all__ = ["REASONS", "classify"]
 
+ONEDNN_ABORT = "oneDNN cannot build the primitive and aborts instead of raising a clean error"
+
 REASONS = [
     (
         r"TensorFlow: killed by signal",
@@ -31,8 +33,8 @@ REASONS = [
     ),
     (
         r"PyTorch: returns the input's shape \(ceil_mode\)",
-        "PyTorch keeps a ceil_mode window larger than the whole input (one output from the cells "
-        "that exist); convlib refuses it rather than pad past the input",
+        "PyTorch keeps a ceil_mode window larger than the whole input when it overhangs by fewer "
+        "than stride cells; convlib refuses an overhang larger than the padded input",
     ),
     (
         r"TensorFlow: gather wraps more than once",
@@ -46,7 +48,7 @@ REASONS = [
     ),
     (
         r"(TensorFlow|Keras): .*(could not create a (primitive )?descriptor|Operation received an exception)",
-        "oneDNN cannot build the primitive and aborts instead of raising a clean error",
+        ONEDNN_ABORT,
     ),
     (
         r"convlib: .*larger than the padded input",
@@ -63,7 +65,7 @@ REASONS = [
     ),
     (r"convlib: output_padding must be smaller", "output_padding >= max(stride, dilation) (PyTorch's rule)"),
     (r"convlib: .*output size -?\d+ is not positive", "transposed output size not positive"),
-    (r"convlib: padding='same' with output_padding", "output_padding contradicts 'same' (Keras's rule)"),
+    (r"convlib: padding='same' with output_padding", "output_padding contradicts 'same' (convlib's rule)"),
     (r"TensorFlow: tf.nn pooling has no", "tf.nn pooling has no ceil_mode or dilation argument"),
     (
         r"TensorFlow: tf.nn.avg_pool2d cannot",
@@ -89,8 +91,14 @@ REASONS = [
         r"Keras: .*strides > 1. not supported in conjunction",
         "Keras Conv2DTranspose: no stride > 1 with dilation > 1",
     ),
-    (r"TensorFlow: .*do not yet support dilation rates", "TF CPU conv2d_transpose has no dilation > 1"),
-    (r"TensorFlow: .*Gradients for grouped convolutions", "TF CPU conv2d_transpose has no groups"),
+    (
+        r"TensorFlow: .*do not yet support dilation rates",
+        "TF CPU conv2d_transpose: dilation > 1 only with VALID/SAME",
+    ),
+    (
+        r"TensorFlow: .*Gradients for grouped convolutions",
+        "TF CPU conv2d_transpose: groups only with VALID/SAME",
+    ),
 ]
 
 
@@ -156,8 +164,13 @@ def classify(case, reports: dict) -> dict:
         return dict(kind="disagree", who=who, reason=_reason(text), max_diff=md, errors=errors)
     if errors:
         # Where convlib refuses, its reason names the class (the others' messages are kept in
-        # `errors`); otherwise each refusing framework's reason, in name order.
-        names = ["convlib"] if "convlib" in errors else sorted(errors)
+        # `errors`), plus any framework that did not refuse by a rule but crashed in oneDNN, so
+        # that an abort is never labelled with a rule; otherwise each framework's reason, in order.
+        if "convlib" in errors:
+            crashed = [n for n in sorted(errors) if _reason(f"{n}: {errors[n]}") == ONEDNN_ABORT]
+            names = ["convlib", *crashed]
+        else:
+            names = sorted(errors)
         reason = "; ".join(dict.fromkeys(_reason(f"{name}: {errors[name]}") for name in names))
         return dict(kind="refused", who="+".join(sorted(errors)), reason=reason, max_diff=None, errors=errors)
     return dict(kind="agree", who="", reason="", max_diff=None, errors={})
