@@ -92,7 +92,10 @@ class Trace:
         raise KeyError(f"no layer named {name!r} in this trace")
 
     def table(self) -> str:
-        """The rows as a fixed-width text table, with the total parameter count."""
+        """The rows as a fixed-width text table, with the total parameter count.
+
+        ``rf``, ``jump`` and ``start`` show one number where height and width agree.
+        """
         head = ("layer", "kind", "output", "params", "rf", "jump", "start")
         body = [
             (
@@ -100,9 +103,9 @@ class Trace:
                 r.kind,
                 _x(r.output_shape),
                 f"{r.params:,}",
-                _x(r.rf),
-                _x(r.jump),
-                ", ".join(f"{s:g}" for s in r.start),
+                _axes(r.rf),
+                _axes(r.jump),
+                _axes([f"{s:g}" for s in r.start], ", "),
             )
             for r in self.rows
         ]
@@ -131,6 +134,11 @@ class Trace:
 
 def _x(values) -> str:
     return "x".join(str(v) for v in values)
+
+
+def _axes(values, sep: str = "x") -> str:
+    """One value where height and width agree (the table stays narrow), else both."""
+    return str(values[0]) if values[0] == values[1] else sep.join(str(v) for v in values)
 
 
 def _jsonable(value):

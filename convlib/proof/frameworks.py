@@ -18,7 +18,7 @@ __all__ = ["load_tf", "load_torch", "quiet_stderr"]
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Silence file descriptor 2 (C and C++ writes too) in the ``with`` block."""
+    """Silence file descriptor 2 (C and C++ writes too) in a with block."""
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
