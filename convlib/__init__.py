@@ -4,12 +4,16 @@ The NumPy implementation is the default; ``backend="torch"`` runs the same algor
 torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 """
 
-from . import network, zoo
+from . import graph, network, zoo
+from .buckets import Buckets, bucket_sizes
+from .clean import CleanRegion, LayerRegion, clean_region
 from .conv import conv2d, conv2d_naive
 from .grad import conv2d_backward, gradient_coverage
+from .graph import input_sizes, scan_sizes, size_rule
+from .graph.trace import trace_model as trace
 from .layers import Conv2D
 from .layout import hwio, nchw, nhwc, oihw
-from .network import Row, Trace, trace
+from .network import Row, Trace
 from .padding import apply_padding, normalize_padding, normalize_pair
 from .pool import (
     adaptive_avg_pool2d,
@@ -60,7 +64,16 @@ __all__ = [
     "adaptive_pool_bounds",
     "network",
     "zoo",
+    "graph",
     "trace",
+    "input_sizes",
+    "scan_sizes",
+    "size_rule",
+    "clean_region",
+    "CleanRegion",
+    "LayerRegion",
+    "bucket_sizes",
+    "Buckets",
     "Trace",
     "Row",
     "vgg16",

@@ -3,17 +3,27 @@
 ``shape`` prints the output size of one convolution, transposed convolution or pooling
 layer, the exact pad on each side, and the equivalent PyTorch and TensorFlow calls (the
 calls of :mod:`convlib.bridges`, the ones the cross-checks run).
-``trace`` prints the layer table of a built-in network (see :mod:`convlib.zoo`). Every size
-comes from :mod:`convlib.shapes`. Invalid arguments give one line on stderr and status 2.
+``trace`` prints the layer table of a built-in network (see :mod:`convlib.zoo`) or of the
+PyTorch or Keras model that ``FUNCTION`` in ``FILE.py`` builds (``trace FILE.py:FUNCTION --input
+CxHxW``, through :func:`convlib.graph.trace`); ``sizes NET --range LO:HI`` lists every input size
+in the range the network accepts, the closed-form rule and the layer that refuses the others
+(:mod:`convlib.graph.sizes`, :mod:`convlib.graph.rule`). Every size comes from
+:mod:`convlib.shapes`. Invalid arguments give one line on stderr and status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
+from pathlib import Path
 
 from .bridges import Inexpressible, express_conv2d, express_conv_transpose2d, express_pool2d
+from .graph.build import from_model
+from .graph.rule import size_rule
+from .graph.sizes import scan_sizes
+from .graph.trace import trace as trace_graph
 from .network import trace
 from .padding import normalize_padding, normalize_pair
 from .shapes import (
@@ -143,9 +153,84 @@ def _shape(a) -> str:
     return "\n".join(lines)
 
 
+def _load(target: str):
+    """A built-in network by name, or the model that ``FUNCTION()`` in ``FILE.py`` returns."""
+    if ":" not in target:
+        if target not in NETWORKS:
+            choices = ", ".join(sorted(NETWORKS))
+            raise ValueError(
+                f"argument network: invalid choice: {target!r} (choose from {choices}, or FILE.py:FUNCTION)"
+            )
+        return NETWORKS[target]()
+    file, _, func = target.rpartition(":")
+    path = Path(file)
+    if path.suffix != ".py" or not path.is_file():
+        raise ValueError(f"model file {file!r} is not a .py file")
+    spec = importlib.util.spec_from_file_location(f"_convlib_model_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        build = getattr(module, func)
+    except AttributeError:
+        raise ValueError(f"{file} defines no function {func!r}") from None
+    except Exception as err:  # the reader's file: report its error in one line
+        raise ValueError(f"importing {file} failed: {type(err).__name__}: {err}") from None
+    try:
+        return build()
+    except Exception as err:
+        raise ValueError(f"{func}() in {file} failed: {type(err).__name__}: {err}") from None
+
+
 def _trace(a) -> str:
-    t = trace(NETWORKS[a.network](), _ints(a.input, "--input", (3,)))
+    shape = _ints(a.input, "--input", (3,))
+    if ":" not in a.network:  # the built-in specs keep their network table
+        t = trace(_load(a.network), shape)
+        return json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table()
+    t = trace_graph(_load(a.network), shape)
     return json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table()
+
+
+def _channels(graph) -> int:
+    """Input channels: the first layer that fixes them (a convolution's ``in_channels``), else 3."""
+    for node in graph.nodes:
+        if node.inputs == (graph.input,) and node.attrs.get("in_channels"):
+            return node.attrs["in_channels"]
+    return 3
+
+
+def _spans(values) -> str:
+    out, start = [], None
+    for i, v in enumerate(values):
+        start = v if start is None else start
+        if i + 1 == len(values) or values[i + 1] != v + 1:
+            out.append(str(v) if v == start else f"{v if start == v else start}..{v}")
+            start = None
+    return ", ".join(out) or "none"
+
+
+def _sizes(a) -> str:
+    parts = a.range.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--range must be LO:HI with two positive integers, got {a.range!r}")
+    lo, hi = int(parts[0]), int(parts[1])
+    graph = from_model(_load(a.network))
+    channels = a.channels or _channels(graph)
+    scan = scan_sizes(graph, lo, hi, channels=channels, axis=a.axis)
+    rule = size_rule(graph, channels=channels, axis=a.axis, other=scan.other, upto=max(hi, 256))
+    if a.json:
+        refused = {str(n): {"layer": r[0], "kind": r[1], "message": r[2]} for n, r in scan.refused.items()}
+        return json.dumps({"network": a.network, "range": [lo, hi], "channels": channels, "axis": a.axis,
+                           "accepted": list(scan.accepted), "rule": rule.text, "conditions": rule.layers,
+                           "refused": refused})  # fmt: skip
+    lines = [
+        f"{len(scan.accepted)} of {hi - lo + 1} sizes in {lo}..{hi} accepted ({channels} channels"
+        + (f", {a.axis} varies, the other axis {scan.other})" if a.axis else ")"),
+        f"accepted  {_spans(list(scan.accepted))}",
+        f"rule      {rule.text}",
+    ]
+    lines += [f"  {cond}: {layer}" for cond, layer in rule.layers.items()]
+    lines += [f"refused by {layer}: {_spans(ns)}" for layer, ns in scan.reasons().items()]
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,10 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--pool", choices=("max", "avg"), help="a pooling layer instead of a convolution")
     shape.add_argument("--ceil-mode", action="store_true", help="PyTorch's ceil_mode (with --pool)")
     shape.add_argument("--json", action="store_true", help="machine-readable output")
-    tr = sub.add_parser("trace", help="layer table of a built-in network")
-    tr.add_argument("network", choices=sorted(NETWORKS))
+    tr = sub.add_parser("trace", help="layer table of a built-in network or of FILE.py:FUNCTION")
+    tr.add_argument("network", help=f"{', '.join(sorted(NETWORKS))}, or FILE.py:FUNCTION building a model")
     tr.add_argument("--input", required=True, help="CxHxW, e.g. 3x224x224")
     tr.add_argument("--json", action="store_true", help="machine-readable output")
+    sz = sub.add_parser("sizes", help="every input size in a range that a network accepts, and why not")
+    sz.add_argument("network", help=f"{', '.join(sorted(NETWORKS))}, or FILE.py:FUNCTION building a model")
+    sz.add_argument("--range", required=True, help="LO:HI, both included, e.g. 16:80")
+    sz.add_argument("--channels", type=int, help="input channels (default: the first layer's, else 3)")
+    sz.add_argument("--axis", choices=("height", "width"), help="vary one axis only")
+    sz.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -177,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        text = _shape(args) if args.command == "shape" else _trace(args)
+        text = {"shape": _shape, "trace": _trace, "sizes": _sizes}[args.command](args)
     except (ValueError, TypeError) as err:
         parser.error(str(err).splitlines()[0])
     print(text)

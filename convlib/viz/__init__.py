@@ -20,6 +20,7 @@ deterministic (no randomness; animation ids are content hashes).
 from matplotlib.figure import Figure
 
 from .anim import AnimationHTML, animate_conv, save_gif, to_jshtml
+from .clean import draw_clean_region, region_map
 from .coverage import draw_coverage, draw_coverage_grid
 from .draw import draw_conv, draw_logo, draw_pool
 from .engines import draw_im2col, draw_winograd
@@ -30,6 +31,7 @@ from .plots import explore, plot_output_size_curve
 from .speed import plot_benchmark
 from .stamps import draw_stamps, draw_transpose_shift, draw_zero_insertion
 from .transpose import draw_transpose
+from .unet import draw_size_strip, draw_unet_flow
 
 __all__ = [
     "COLORS",
@@ -48,6 +50,10 @@ __all__ = [
     "draw_coverage_grid",
     "draw_receptive_field",
     "draw_size_flow",
+    "draw_unet_flow",
+    "draw_size_strip",
+    "draw_clean_region",
+    "region_map",
     "animate_conv",
     "to_jshtml",
     "AnimationHTML",

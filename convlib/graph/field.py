@@ -1,0 +1,149 @@
+"""Receptive fields and parameter counts over a graph, from the sizes of :func:`convlib.graph.shapes.run`.
+
+Per spatial axis every node carries ``(rf, jump, start)``: output position ``u`` depends only on
+the input pixels in ``start + u*jump +- (rf - 1)/2`` (pixel ``i`` centred at ``i``). A window op
+with dilated size ``k_eff``, stride ``s`` and ``p`` cells before (Araujo et al. 2019) gives
+
+    rf_out = rf_in + (k_eff - 1) * j_in,  j_out = j_in * s,  start_out = start_in + ((k_eff - 1)/2 - p) * j_in
+
+Going back up divides the jump: a transposed convolution (and nearest upsampling by an integer
+``r``, ``PixelShuffle``, ``MaxUnpool2d``: windows of ``r`` or ``k`` cells) makes output ``o`` read
+the inputs ``i`` with ``i*s <= o + p <= i*s + k_eff - 1``, an interval of length
+``(k_eff - 1)/s`` centred at ``(o + p - (k_eff - 1)/2)/s``; so
+
+    rf_out = rf_in + (k_eff - 1)/s * j_in,  j_out = j_in / s,
+    start_out = start_in + (p - (k_eff - 1)/2)/s * j_in
+
+(fractions: a position-dependent field bounded by one interval). Bilinear resizing and adaptive
+pooling with unequal bins use the same form with the interval that holds every output's cells.
+A merge takes the union of its inputs' intervals. Pads shift ``start``; crops shift it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ir import Graph, Node, evaluate
+from .shapes import NodeShape
+
+__all__ = ["Field", "fields", "params"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """Receptive field along one axis: size ``rf``, ``jump`` between neighbours, ``start`` (first centre)."""
+
+    rf: float = 1
+    jump: float = 1
+    start: float = 0.0
+
+    def bounds(self, u: int) -> tuple[float, float]:
+        """The input interval output position ``u`` depends on."""
+        centre = self.start + u * self.jump
+        return centre - (self.rf - 1) / 2, centre + (self.rf - 1) / 2
+
+
+def _window(f: Field, window: int, stride: int, before: int) -> Field:
+    return Field(
+        f.rf + (window - 1) * f.jump, f.jump * stride, f.start + ((window - 1) / 2 - before) * f.jump
+    )
+
+
+def _up(f: Field, window: float, stride: float, before: float) -> Field:
+    return Field(
+        f.rf + (window - 1) / stride * f.jump,
+        f.jump / stride,
+        f.start + (before - (window - 1) / 2) / stride * f.jump,
+    )
+
+
+def _union(fs: list[Field]) -> Field:
+    lo = min(f.start - (f.rf - 1) / 2 for f in fs)
+    hi = max(f.start + (f.rf - 1) / 2 for f in fs)
+    return Field(hi - lo + 1, min(f.jump for f in fs), (lo + hi) / 2)
+
+
+def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_fields) -> Field:
+    op, a = node.op, node.attrs
+    if op in ("conv", "max_pool", "avg_pool"):
+        g = out.axes[i]
+        return _window(f, g.window, g.stride, g.before)
+    if op == "conv_transpose":
+        g = out.axes[i]
+        return _up(f, g.window, g.stride, g.before)
+    n, m = grids[0][i], grids[1][i]  # the last (H, W) grid before and after, through flatten too
+    if op == "flatten":
+        return f
+    if op in ("global_pool", "linear"):
+        return _window(f, n, 1, 0)  # every output mixes the whole grid
+    if op == "adaptive_pool":
+        if n % m == 0:
+            return _window(f, n // m, n // m, 0)
+        q = n / m  # bins of floor/ceil lengths all lie in (i*q - 1, (i+1)*q)
+        return Field(f.rf + q * f.jump, f.jump * q, f.start + (q - 1) / 2 * f.jump)
+    if op == "pad":
+        return Field(f.rf, f.jump, f.start - a["pads"][i][0] * f.jump)
+    if op == "crop":
+        return Field(f.rf, f.jump, f.start + a["crops"][i][0] * f.jump)
+    if op == "upsample":
+        r = m / n
+        if a.get("mode", "nearest") == "nearest" and r == int(r):
+            return _up(f, int(r), int(r), 0)
+        if a.get("mode", "nearest") == "nearest":
+            return Field(f.rf + f.jump, f.jump / r, f.start - f.jump / 2)  # floor(o / r) in (o/r - 1, o/r]
+        return Field(
+            f.rf + 2 * f.jump, f.jump / r, f.start + (1 / r - 1) / 2 * f.jump
+        )  # two taps round the source
+    if op == "pixel_shuffle":
+        r = a["factor"]
+        return _up(f, r, r, 0) if r > 0 else _window(f, -r, -r, 0)
+    if op == "max_unpool":
+        return _up(f, a["kernel"][i], a["stride"][i], a["padding"][i])
+    if op in ("add", "concat"):
+        return _union([g[i] for g in ins_fields])
+    return f  # pointwise
+
+
+def fields(graph: Graph, shapes: dict[str, NodeShape]) -> dict[str, tuple[Field, Field]]:
+    """``{node: (height field, width field)}`` for the sizes ``shapes`` of :func:`run`."""
+    plain = {k: v.shape for k, v in shapes.items()}
+    out: dict[str, tuple[Field, Field]] = {}
+    grid: dict[str, tuple[int, int]] = {}
+    for node in graph.nodes:
+        shape = plain[node.name]
+        if node.op == "input":
+            out[node.name], grid[node.name] = (Field(), Field()), shape[1:]
+            continue
+        before = grid[node.inputs[0]]
+        grid[node.name] = shape[1:] if len(shape) == 3 else (1, 1) if node.op != "flatten" else before
+        if node.op in ("pad", "crop"):
+            key = "pads" if node.op == "pad" else "crops"
+            node = Node(
+                node.name,
+                node.op,
+                node.inputs,
+                {**node.attrs, key: evaluate(node.attrs[key], plain)},
+                node.kind,
+            )
+        ins_fields = [out[i] for i in node.inputs]
+        grids = (before, grid[node.name])
+        out[node.name] = tuple(
+            _axis_field(node, i, ins_fields[0][i], grids, shapes[node.name], ins_fields) for i in range(2)
+        )
+    return out
+
+
+def params(node: Node, ins: list[tuple]) -> int:
+    """Trainable parameters of ``node`` given its input shapes (counted from the attributes, no weights)."""
+    a = node.attrs
+    if node.op in ("conv", "conv_transpose"):
+        (kh, kw), c, o, g = a["kernel"], ins[0][0], a["out_channels"], a.get("groups", 1)
+        return kh * kw * (c // g) * o + (o if a.get("bias", True) else 0)
+    if node.op == "linear":
+        n, o = ins[0][0], a["out_features"]
+        return n * o + (o if a.get("bias", True) else 0)
+    if node.op == "pointwise":
+        if a.get("params") is not None:
+            return a["params"]
+        return a.get("params_per_channel", 0) * ins[0][0]
+    return 0

@@ -1,0 +1,147 @@
+"""``python -m convlib trace|sizes FILE.py:FUNCTION``: a model file the test writes, as a reader would."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from models import UNet
+
+from convlib.__main__ import main
+from convlib.graph import input_sizes, trace
+
+TORCH_FILE = """
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+        self.out = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        skip = torch.relu(self.enc(x))
+        return self.out(torch.cat([skip, self.up(self.pool(skip))], dim=1))
+
+
+def build():
+    return Net().eval()
+
+
+def broken():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.LSTM(4, 4))
+"""
+
+KERAS_FILE = """
+import keras
+from keras import layers
+
+
+def build():
+    x = inp = keras.Input((None, None, 2))
+    x = layers.Conv2D(4, 3, strides=2, padding="same")(x)
+    x = layers.UpSampling2D(2)(x)
+    return keras.Model(inp, layers.Concatenate(name="merge")([inp, x]))
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "net.py").write_text(textwrap.dedent(TORCH_FILE))
+    (tmp_path / "knet.py").write_text(KERAS_FILE)
+    return tmp_path
+
+
+def test_trace_a_torch_model_file(files, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["trace", f"{files / 'net.py'}:build", "--input", "3x9x10"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2
+    assert "layer cat (cat) on input (4, 9, 10) and (4, 8, 10)" in err
+    assert main(["trace", f"{files / 'net.py'}:build", "--input", "3x8x10"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "kind", "output", "params", "rf", "jump", "start", "left"]
+    assert [line.split()[:3] for line in lines[2:8]] == [
+        ["input", "input", "3x8x10"], ["enc", "Conv2d", "4x8x10"], ["relu", "relu", "4x8x10"],
+        ["pool", "MaxPool2d", "4x4x5"], ["up", "ConvTranspose2d", "4x8x10"], ["cat", "cat", "8x8x10"],
+    ]  # fmt: skip
+    assert lines[-1] == "input 3x8x10, total params 189" and max(map(len, lines)) <= 74
+
+
+def test_trace_json_and_sizes_of_a_torch_model_file(files, capsys):
+    assert main(["trace", f"{files / 'net.py'}:build", "--input", "3x16x16", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["output_shape"] == [1, 16, 16] and res["layers"][5]["inputs"] == ["relu", "up"]
+    assert main(["sizes", f"{files / 'net.py'}:build", "--range", "5:20"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == [
+        "8 of 16 sizes in 5..20 accepted (3 channels)",
+        "accepted  6, 8, 10, 12, 14, 16, 18, 20",
+        "rule      n >= 2 and n = 0 (mod 2)",
+    ]
+    assert out[3:] == ["  residue: cat (cat)", "refused by cat (cat): 5, 7, 9, 11, 13, 15, 17, 19"]
+    assert main(["sizes", f"{files / 'net.py'}:build", "--range", "5:20", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["accepted"] == list(range(6, 21, 2)) and res["refused"]["7"]["layer"] == "cat"
+
+
+def test_sizes_of_a_keras_model_file(files, capsys):
+    assert main(["sizes", f"{files / 'knet.py'}:build", "--range", "4:12", "--channels", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "accepted  4, 6, 8, 10, 12"
+    assert out[-1] == "refused by merge (Concatenate): 5, 7, 9, 11"
+    assert main(["trace", f"{files / 'knet.py'}:build", "--input", "2x6x8"]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].split()[:3] == ["merge", "Concatenate", "6x6x8"]
+
+
+def test_builtin_networks_keep_working(capsys):
+    assert main(["sizes", "vgg16", "--range", "222:226"]) == 0
+    assert capsys.readouterr().out.splitlines()[:3] == [
+        "3 of 5 sizes in 222..226 accepted (3 channels)",
+        "accepted  224..226",
+        "rule      only n in 224..255",
+    ]
+
+
+ERRORS = [
+    ("trace {d}/net.py:missing --input 3x8x8", r"net.py defines no function 'missing'"),
+    ("trace {d}/nothere.py:build --input 3x8x8", r"model file '.*nothere.py' is not a .py file"),
+    ("trace {d}/net.py:broken --input 3x8x8", r"layer 1 \(LSTM\): convlib's torch reader does not know"),
+    ("sizes {d}/net.py:build --range 9", r"--range must be LO:HI with two positive integers, got '9'"),
+    ("sizes {d}/net.py:build --range 9:3", r"the range must have lo <= hi, got lo=9, hi=3"),
+    ("sizes alexnet --range 1:3", r"invalid choice: 'alexnet'"),
+]
+
+
+@pytest.mark.parametrize("argv, message", ERRORS)
+def test_errors_exit_2_with_one_line(files, argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv.format(d=files).split())
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+
+
+def test_the_module_runs_as_a_program(files):
+    done = subprocess.run(
+        [sys.executable, "-m", "convlib", "sizes", f"{files / 'net.py'}:build", "--range", "2:4"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[1] == "accepted  2, 4"
+
+
+def test_cli_and_api_agree():
+    model = UNet(depth=2, width=2)
+    assert input_sizes(model, 8, 24) == [8, 12, 16, 20, 24] and trace(model, (3, 12, 12)).output_shape == (
+        2,
+        12,
+        12,
+    )
