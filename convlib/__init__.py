@@ -5,6 +5,7 @@ torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 """
 
 from . import graph, network, zoo
+from .bridges.porting import describe_port, onnx_attrs, to_keras, to_torch
 from .buckets import Buckets, bucket_sizes
 from .clean import CleanRegion, LayerRegion, clean_region
 from .conv import conv2d, conv2d_naive
@@ -44,7 +45,7 @@ from .shapes import (
     window_count,
 )
 from .transpose import conv_transpose2d, output_padding_for, transpose_input_sizes
-from .zoo import record_shapes, resnet18, resnet50, to_torch, vgg16
+from .zoo import record_shapes, resnet18, resnet50, vgg16
 
 __all__ = [
     "conv2d_backward",
@@ -80,6 +81,9 @@ __all__ = [
     "resnet18",
     "resnet50",
     "to_torch",
+    "to_keras",
+    "onnx_attrs",
+    "describe_port",
     "record_shapes",
     "conv2d",
     "conv2d_naive",

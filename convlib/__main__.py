@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from .bridges import Inexpressible, express_conv2d, express_conv_transpose2d, express_pool2d
+from .bridges.porting import describe_port
 from .graph.build import from_model
 from .graph.rule import size_rule
 from .graph.sizes import scan_sizes
@@ -138,6 +139,11 @@ def _shape(a) -> str:
     res = (_transpose if a.transpose else _pool if a.pool else _conv)(a, n, k, s, d)
     res = {"input": n, "kernel": k, "stride": s, "dilation": d, "padding": a.padding, **res}
     (t, b), (left, r) = res["pads"]
+    kind = "conv_transpose" if a.transpose else f"{a.pool}_pool" if a.pool else "conv"
+    op = _pair(a.output_padding, "--output-padding", allow_zero=True) if a.output_padding else None
+    port = [line.split(":", 1) for line in describe_port(kind, n, k, s, d, a.padding, output_padding=op,
+                                                         ceil_mode=a.ceil_mode)]  # fmt: skip
+    res["keras"], res["onnx"] = port[0][1].strip(), [text.strip() for _, text in port[1:]]
     if a.json:
         res["pads"] = {"top": t, "bottom": b, "left": left, "right": r}
         return json.dumps(res)
@@ -150,6 +156,7 @@ def _shape(a) -> str:
     if "output_padding" in res:
         lines.append(f"output_pad  {res['output_padding'][0]}x{res['output_padding'][1]}")
     lines += [f"PyTorch     {res['pytorch']}", f"TensorFlow  {res['tensorflow']}"]
+    lines += [f"{label:<12}{text.strip()}" for label, text in port]
     return "\n".join(lines)
 
 

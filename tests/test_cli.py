@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from convlib.__main__ import main
@@ -146,3 +147,19 @@ def test_subprocess_exit_status():
     good = subprocess.run([*cmd[:-1], "2", "--padding", "same"], capture_output=True, text=True, timeout=120)
     assert good.returncode == 0 and good.stderr == ""
     assert good.stdout.splitlines()[1].split() == ["output", "5x6"]
+
+
+@pytest.mark.parametrize("args", CASES)
+def test_printed_keras_layer_gives_printed_size(args, capsys):
+    # The Keras line is code: evaluated with convlib's two helper layers in scope, it must build a
+    # layer whose output on the printed input size has the printed output size.
+    from convlib.bridges.torch_to_keras import LAYER_SOURCE
+
+    res = run_json(["shape", *args.split()], capsys)
+    keras = load_tf().keras
+    scope = {"keras": keras, "layers": keras.layers, "C_out": 2}
+    exec(LAYER_SOURCE, scope)
+    layer = eval(res["keras"].split("  #")[0], scope)
+    h, w = res["input"]
+    assert tuple(layer(np.zeros((1, h, w, 2), np.float32)).shape[1:3]) == tuple(res["output"])
+    assert res["onnx"] and all(line.split("(")[0].isidentifier() for line in res["onnx"])

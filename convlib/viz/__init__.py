@@ -28,6 +28,7 @@ from .geometry import COLORS, AxisGeometry, conv_geometry, pool_geometry
 from .groups import draw_groups
 from .network import draw_receptive_field, draw_size_flow
 from .plots import explore, plot_output_size_curve
+from .porting import draw_port_shift
 from .speed import plot_benchmark
 from .stamps import draw_stamps, draw_transpose_shift, draw_zero_insertion
 from .transpose import draw_transpose
@@ -54,6 +55,7 @@ __all__ = [
     "draw_size_strip",
     "draw_clean_region",
     "region_map",
+    "draw_port_shift",
     "animate_conv",
     "to_jshtml",
     "AnimationHTML",

@@ -1,0 +1,345 @@
+"""A built Keras layer as a ``torch.nn.Module`` computing the same function on NCHW input.
+
+Each conversion is first written as PyTorch source text (:func:`torch_expression`), and the
+module is then made by evaluating *that text* in the namespace of :data:`MODULE_SOURCE`, so
+the text a reader pastes is the very code that was proven. Layers with a one-to-one PyTorch
+twin become it (``nn.Conv2d``, ``nn.MaxPool2d``, ...); TensorFlow's "same" with a stride, whose
+pads depend on the input size, becomes a small module of :data:`MODULE_SOURCE` that asks
+:mod:`convlib.shapes.geometry` for the pads of every input it sees, as TensorFlow does.
+
+Examples
+--------
+>>> torch_expression({"kind": "conv", "in": 3, "filters": 8, "kernel": (3, 3), "strides": (2, 2),
+...                   "padding": "same", "dilation": (1, 1), "groups": 1, "bias": True})
+'Conv2dSame(3, 8, (3, 3), stride=(2, 2), dilation=(1, 1), groups=1, bias=True)'
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..shapes.geometry import transpose_axes
+
+__all__ = ["MODULE_SOURCE", "SUPPORTED_KERAS", "keras_config", "torch_expression", "keras_to_torch"]
+
+MODULE_SOURCE = '''\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convlib.padding import normalize_pair
+from convlib.shapes.geometry import resolve_padding
+
+
+def tf_same_pads(x, kernel, stride, dilation=1):
+    """TensorFlow's "same" pads of this input, as F.pad wants them: (left, right, top, bottom)."""
+    hw = tuple(int(n) for n in x.shape[-2:])  # int(): a tracing exporter hands out tensors
+    k = normalize_pair(kernel, "kernel_size")
+    (t, b), (l, r) = resolve_padding(hw, k, "same", stride=stride, dilation=dilation)
+    return (l, r, t, b)
+
+
+class Conv2dSame(nn.Conv2d):
+    """nn.Conv2d with TensorFlow's "same": pads each input by its own size, odd cell bottom/right."""
+
+    def forward(self, x):
+        x = F.pad(x, tf_same_pads(x, self.kernel_size, self.stride, self.dilation))
+        return self._conv_forward(x, self.weight, self.bias)
+
+
+class MaxPool2dSame(nn.MaxPool2d):
+    """TensorFlow's "same" max pooling: the padded cells hold -inf and never win."""
+
+    def forward(self, x):
+        x = F.pad(x, tf_same_pads(x, self.kernel_size, self.stride), value=float("-inf"))
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+
+class AvgPool2dSame(nn.AvgPool2d):
+    """TensorFlow's "same" average pooling: the mean over each window's real cells only."""
+
+    def forward(self, x):
+        pads = tf_same_pads(x, self.kernel_size, self.stride)
+        ones = torch.ones_like(x[:, :1])
+        total = F.avg_pool2d(F.pad(x, pads), self.kernel_size, self.stride)
+        return total / F.avg_pool2d(F.pad(ones, pads), self.kernel_size, self.stride)
+
+
+class ConvTranspose2dCrop(nn.ConvTranspose2d):
+    """nn.ConvTranspose2d, then a crop that may differ per side (TF puts the odd cell last)."""
+
+    def __init__(self, *args, crops=((0, 0), (0, 0)), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.crops = crops
+
+    def forward(self, x):
+        (t, b), (l, r) = self.crops
+        y = super().forward(x)
+        return y[..., t : y.shape[-2] - b, l : y.shape[-1] - r]
+
+
+class Crop2d(nn.Module):
+    """Keras Cropping2D: drop ((top, bottom), (left, right)) cells."""
+
+    def __init__(self, cropping):
+        super().__init__()
+        self.cropping = cropping
+
+    def forward(self, x):
+        (t, b), (l, r) = self.cropping
+        return x[..., t : x.shape[-2] - b, l : x.shape[-1] - r]
+'''
+
+# fmt: off
+SUPPORTED_KERAS = (
+    "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose", "MaxPooling2D",
+    "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D",
+    "Cropping2D", "UpSampling2D", "ReLU",
+)
+_ACTIVATIONS = {"linear": None, "relu": "nn.ReLU()", "relu6": "nn.ReLU6()", "sigmoid": "nn.Sigmoid()",
+                "tanh": "nn.Tanh()", "elu": "nn.ELU()", "silu": "nn.SiLU()", "swish": "nn.SiLU()"}
+# fmt: on
+# A probe size for transposed crops: with the words and Keras's output_padding they do not
+# depend on the input size (the forward "same" total of the output is d*(k-1)+1 - s - op).
+_PROBE = 16
+
+
+@functools.cache
+def _namespace() -> dict:
+    namespace: dict = {}
+    exec(compile(MODULE_SOURCE, "<convlib.bridges.keras_to_torch.MODULE_SOURCE>", "exec"), namespace)
+    return namespace
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+
+
+def keras_config(layer) -> dict:
+    """The framework-free description of a built Keras layer that :func:`torch_expression` reads.
+
+    Both data formats are accepted: the PyTorch module is the same either way (NCHW).
+
+    Raises
+    ------
+    ValueError
+        An unbuilt layer, a layer not in :data:`SUPPORTED_KERAS`, an activation without a
+        PyTorch twin, a padding other than "valid"/"same", an interpolation whose kernel
+        differs between the frameworks, or a ReLU with options.
+    """
+    kind = type(layer).__name__
+    if kind not in SUPPORTED_KERAS:
+        raise ValueError(
+            f"to_torch: Keras {kind} has no exact PyTorch equivalent in convlib "
+            f"(supported: {', '.join(SUPPORTED_KERAS)})"
+        )
+    if not layer.built:
+        raise ValueError(f"to_torch: Keras {kind} {layer.name!r} is not built; call it on an input first")
+    cfg: dict = {"kind": kind}
+    if kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv2DTranspose"):
+        act = getattr(layer.activation, "__name__", str(layer.activation))
+        if act not in _ACTIVATIONS:
+            raise ValueError(f"to_torch: activation {act!r} of {layer.name!r} has no PyTorch layer here")
+        cfg.update(
+            kernel=_pair(layer.kernel_size),
+            strides=_pair(layer.strides),
+            padding=layer.padding,
+            dilation=_pair(layer.dilation_rate),
+            bias=bool(layer.use_bias),
+            activation=act,
+        )
+        if layer.padding not in ("valid", "same"):
+            raise ValueError(
+                f"to_torch: padding {layer.padding!r} of {layer.name!r} is not 'valid' or 'same'"
+            )
+    if kind == "Conv2D":
+        cfg.update(kernel_shape=tuple(layer.kernel.shape), groups=int(layer.groups))
+    elif kind in ("DepthwiseConv2D", "SeparableConv2D"):
+        shape = tuple((layer.kernel if kind == "DepthwiseConv2D" else layer.depthwise_kernel).shape)
+        cfg.update(kernel_shape=shape, multiplier=int(layer.depth_multiplier))
+        if kind == "SeparableConv2D":
+            cfg["filters"] = int(layer.filters)
+    elif kind == "Conv2DTranspose":
+        op = layer.output_padding
+        cfg.update(kernel_shape=tuple(layer.kernel.shape), output_padding=None if op is None else _pair(op))
+    elif kind in ("MaxPooling2D", "AveragePooling2D"):
+        cfg.update(kernel=_pair(layer.pool_size), strides=_pair(layer.strides), padding=layer.padding)
+    elif kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        cfg["keepdims"] = bool(layer.keepdims)
+    elif kind == "ZeroPadding2D":
+        cfg["pads"] = tuple(_pair(p) for p in layer.padding)
+    elif kind == "Cropping2D":
+        cfg["pads"] = tuple(_pair(p) for p in layer.cropping)
+    elif kind == "UpSampling2D":
+        if layer.interpolation not in ("nearest", "bilinear"):
+            raise ValueError(
+                f"to_torch: UpSampling2D interpolation {layer.interpolation!r} differs from PyTorch's "
+                "(TensorFlow's bicubic uses a = -0.5, PyTorch's a = -0.75; lanczos has no torch mode); "
+                "only 'nearest' and 'bilinear' are exact"
+            )
+        cfg.update(size=_pair(layer.size), interpolation=layer.interpolation)
+    elif kind == "ReLU":
+        if layer.max_value is not None or float(layer.negative_slope) or float(layer.threshold):
+            raise ValueError(
+                "to_torch: only a plain ReLU (no max_value, negative_slope or threshold) is exact"
+            )
+    cfg["channels_first"] = getattr(layer, "data_format", "channels_last") == "channels_first"
+    return cfg
+
+
+def _conv_text(cin: int, cout: int, k, s, padding, d, groups: int, bias: bool) -> str:
+    # TF's "same" at stride 1 is d*(k-1) cells in all, the odd one last: PyTorch's own "same". With an
+    # odd total PyTorch pads a copy of the input and warns on every call; Conv2dSame pads silently.
+    even = all(d[i] * (k[i] - 1) % 2 == 0 for i in range(2))
+    native = padding == "valid" or (s == (1, 1) and even)
+    cls = "nn.Conv2d" if native else "Conv2dSame"
+    pad = f", padding={repr(padding) if padding == 'same' else 0}" if native else ""
+    return f"{cls}({cin}, {cout}, {k}, stride={s}{pad}, dilation={d}, groups={groups}, bias={bias})"
+
+
+def _pool_text(kind: str, k, s, padding) -> str:
+    name = "MaxPool2d" if kind == "MaxPooling2D" else "AvgPool2d"
+    if padding == "valid":
+        return f"nn.{name}({k}, stride={s})"
+    if s == (1, 1) and k[0] % 2 and k[1] % 2:  # symmetric and the same for every input size
+        p = ((k[0] - 1) // 2, (k[1] - 1) // 2)
+        extra = ", count_include_pad=False" if name == "AvgPool2d" else ""
+        return f"nn.{name}({k}, stride={s}, padding={p}{extra})"
+    return f"{name}Same({k}, stride={s})"
+
+
+def _transpose_text(cfg: dict, cin: int, cout: int) -> str:
+    k, s, d = cfg["kernel"], cfg["strides"], cfg["dilation"]
+    probe = (_PROBE, _PROBE)
+    axes = transpose_axes(
+        probe, k, stride=s, padding=cfg["padding"], output_padding=cfg["output_padding"], dilation=d
+    )
+    crops = tuple(a.pads for a in axes)
+    op = tuple(a.left for a in axes)
+    tail = f"dilation={d}, bias={cfg['bias']}"
+    if all(b == a for b, a in crops):
+        return (
+            f"nn.ConvTranspose2d({cin}, {cout}, {k}, stride={s}, padding={(crops[0][0], crops[1][0])}, "
+            + (f"output_padding={op}, {tail})")
+        )
+    return f"ConvTranspose2dCrop({cin}, {cout}, {k}, stride={s}, output_padding={op}, {tail}, crops={crops})"
+
+
+def torch_expression(cfg: dict) -> str:
+    """PyTorch source text of the module equivalent to a :func:`keras_config` description.
+
+    The names in the text are ``nn`` and the classes of :data:`MODULE_SOURCE`.
+    """
+    kind = cfg["kind"]
+    if kind == "conv":  # the bare convolution, also used by the CLI
+        return _conv_text(
+            cfg["in"],
+            cfg["filters"],
+            cfg["kernel"],
+            cfg["strides"],
+            cfg["padding"],
+            cfg["dilation"],
+            cfg["groups"],
+            cfg["bias"],
+        )
+    if kind == "Conv2D":
+        kh, kw, cin_g, cout = cfg["kernel_shape"]
+        text = _conv_text(
+            cin_g * cfg["groups"],
+            cout,
+            cfg["kernel"],
+            cfg["strides"],
+            cfg["padding"],
+            cfg["dilation"],
+            cfg["groups"],
+            cfg["bias"],
+        )
+    elif kind in ("DepthwiseConv2D", "SeparableConv2D"):
+        cin, m = cfg["kernel_shape"][2], cfg["multiplier"]
+        dw_bias = cfg["bias"] and kind == "DepthwiseConv2D"
+        text = _conv_text(
+            cin, cin * m, cfg["kernel"], cfg["strides"], cfg["padding"], cfg["dilation"], cin, dw_bias
+        )
+        if kind == "SeparableConv2D":
+            text = f"nn.Sequential({text}, nn.Conv2d({cin * m}, {cfg['filters']}, 1, bias={cfg['bias']}))"
+    elif kind == "Conv2DTranspose":
+        kh, kw, cout, cin = cfg["kernel_shape"]
+        text = _transpose_text(cfg, cin, cout)
+    elif kind in ("MaxPooling2D", "AveragePooling2D"):
+        return _pool_text(kind, cfg["kernel"], cfg["strides"], cfg["padding"])
+    elif kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+        pool = "nn.AdaptiveAvgPool2d(1)" if kind == "GlobalAveragePooling2D" else "nn.AdaptiveMaxPool2d(1)"
+        return pool if cfg["keepdims"] else f"nn.Sequential({pool}, nn.Flatten())"
+    elif kind == "ZeroPadding2D":
+        (t, b), (left, r) = cfg["pads"]
+        return f"nn.ZeroPad2d({(left, r, t, b)})"
+    elif kind == "Cropping2D":
+        return f"Crop2d({cfg['pads']})"
+    elif kind == "UpSampling2D":
+        extra = ", align_corners=False" if cfg["interpolation"] == "bilinear" else ""
+        return f"nn.Upsample(scale_factor={cfg['size']}, mode={cfg['interpolation']!r}{extra})"
+    else:
+        return "nn.ReLU()"
+    act = _ACTIVATIONS[cfg["activation"]]
+    return text if act is None else f"nn.Sequential({text}, {act})"
+
+
+def _state(layer, cfg: dict) -> dict[str, np.ndarray]:
+    """The Keras weights in PyTorch's layouts, keyed by the module's parameter names."""
+    kind = cfg["kind"]
+    w = [np.asarray(v) for v in layer.get_weights()]
+    prefix = "0." if cfg.get("activation") not in (None, "linear") and kind != "SeparableConv2D" else ""
+    if kind in ("Conv2D", "Conv2DTranspose"):
+        # HWIO (Conv2D) and (kh, kw, C_out, C_in) (Conv2DTranspose) both become (3, 2, 0, 1).
+        state = {"weight": w[0].transpose(3, 2, 0, 1)}
+        if cfg["bias"]:
+            state["bias"] = w[1]
+    elif kind == "DepthwiseConv2D":
+        kh, kw, cin, m = w[0].shape  # output channel c*m + j reads input channel c
+        state = {"weight": w[0].reshape(kh, kw, 1, cin * m).transpose(3, 2, 0, 1)}
+        if cfg["bias"]:
+            state["bias"] = w[1]
+    elif kind == "SeparableConv2D":
+        kh, kw, cin, m = w[0].shape
+        state = {
+            "0.weight": w[0].reshape(kh, kw, 1, cin * m).transpose(3, 2, 0, 1),
+            "1.weight": w[1].transpose(3, 2, 0, 1),
+        }
+        if cfg["bias"]:
+            state["1.bias"] = w[2]
+        prefix = "0." if cfg["activation"] != "linear" else ""
+    else:
+        return {}
+    return {prefix + name: np.ascontiguousarray(v, dtype=np.float32) for name, v in state.items()}
+
+
+def keras_to_torch(layer):
+    """A built Keras layer as a ``torch.nn.Module`` (eval mode) with the layer's weights.
+
+    Parameters
+    ----------
+    layer : keras.layers.Layer
+        One of :data:`SUPPORTED_KERAS`, built (called once on an input).
+
+    Returns
+    -------
+    torch.nn.Module
+        Computes the layer's function on NCHW input; ``module.source`` holds its source text.
+
+    Raises
+    ------
+    ValueError
+        As :func:`keras_config`: the layer has no exact PyTorch equivalent, or is not built.
+    """
+    import torch
+
+    cfg = keras_config(layer)
+    text = torch_expression(cfg)
+    module = eval(text, _namespace())  # the source text is the module: what is shown is what runs
+    state = _state(layer, cfg)
+    if state:
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    module.source = text
+    return module.eval()
