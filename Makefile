@@ -57,5 +57,5 @@ verify: $(STAMP)
 # contender needs; these settings must be in place before the libraries load.
 BENCH_ENV = OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
 bench: $(STAMP)
-	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu_1thread.json
-	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --batch 1 8 --repeats 9 --json benchmarks/resnet50_cpu.json
+	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/suite_cpu_1thread.json
+	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 2 --batch 1 8 --repeats 9 --json benchmarks/suite_cpu_2threads.json

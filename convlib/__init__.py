@@ -9,6 +9,7 @@ from .bridges.porting import describe_port, onnx_attrs, to_keras, to_torch
 from .buckets import Buckets, bucket_sizes
 from .clean import CleanRegion, LayerRegion, clean_region
 from .conv import conv2d, conv2d_naive
+from .engines import get_threads, set_threads
 from .grad import conv2d_backward, gradient_coverage
 from .graph import input_sizes, scan_sizes, size_rule
 from .graph.trace import trace_model as trace
@@ -87,6 +88,8 @@ __all__ = [
     "record_shapes",
     "conv2d",
     "conv2d_naive",
+    "set_threads",
+    "get_threads",
     "Conv2D",
     "ConvGeometry",
     "WindowAxis",

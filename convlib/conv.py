@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .engines import select_engine
-from .layout import prepare_conv, restore_layout
-from .padding import apply_padding, normalize_padding_mode
+from .engines import _blocks, select_engine
+from .engines._slab import check_pads, padded_shape
+from .layout import prepare_conv
+from .padding import normalize_padding_mode
 
 __all__ = ["conv2d", "conv2d_naive"]
 
@@ -113,14 +116,54 @@ def conv2d(
         groups=groups,
         data_format=data_format,
     )
-    xp = apply_padding(x4, geo.pads, padding_mode)
+    # The engines pad block by block; only the shape of the padded input is needed here.
+    check_pads(x4.shape, geo.pads, padding_mode)
     engine = select_engine(
-        algorithm, xp.shape, w4.shape, stride=geo.stride, dilation=geo.dilation, groups=geo.groups
+        algorithm,
+        padded_shape(x4.shape, geo.pads),
+        w4.shape,
+        stride=geo.stride,
+        dilation=geo.dilation,
+        groups=geo.groups,
+        pads=geo.pads,
+        padding_mode=padding_mode,
     )
-    y = engine(xp, w4, stride=geo.stride, dilation=geo.dilation, groups=geo.groups)
-    if b is not None:
-        y += b
-    return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
+    run = functools.partial(
+        engine,
+        w=w4,
+        stride=geo.stride,
+        dilation=geo.dilation,
+        groups=geo.groups,
+        pads=geo.pads,
+        padding_mode=padding_mode,
+    )
+    if geo.data_format == "NHWC" and x4.dtype == dtype:
+        y = run(x4)
+        if b is not None:
+            y += b
+        return y if geo.batch is not None else y[0]
+    return _in_chunks(run, x4, b, geo, dtype)
+
+
+def _in_chunks(run, x4, b, geo, dtype) -> np.ndarray:
+    """Run the engine on batches of images, each result moved into the final layout and dtype.
+
+    An NCHW result (or a float16 one, computed in float32) is a second array of the output's
+    size; converting the whole NHWC float32 result at the end would hold both at once. Chunks
+    of at most :data:`convlib.engines._blocks.BUFFER_BYTES` of engine output keep that extra
+    memory bounded (a single image larger than that is one chunk).
+    """
+    (ho, wo), n, o = geo.out_hw, x4.shape[0], geo.out_channels
+    nchw = geo.data_format == "NCHW"
+    y = np.empty((n, o, ho, wo) if nchw else (n, ho, wo, o), dtype=dtype)
+    per_image = ho * wo * o * np.dtype(x4.dtype).itemsize
+    step = max(1, _blocks.BUFFER_BYTES // max(per_image, 1))
+    for b0 in range(0, n, step):
+        part = run(x4[b0 : b0 + step])
+        if b is not None:
+            part += b
+        y[b0 : b0 + step] = part.transpose(0, 3, 1, 2) if nchw else part
+    return y if geo.batch is not None else y[0]
 
 
 def conv2d_naive(

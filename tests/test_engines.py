@@ -1,56 +1,83 @@
 """The fast engines: same answer as the teaching loop and the frameworks, bounded memory."""
 
-import time
-import tracemalloc
-
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from convlib import conv2d
-from convlib.engines import ENGINES, _blocks, choose_algorithm, naive, select_engine, supports
+from convlib.engines import ENGINES, _blocks, choose_algorithm, naive, select_engine, set_threads, supports
+from convlib.engines._slab import padded_shape
+from convlib.padding import PADDING_MODES
 from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
+from convlib.proof.workspace import WORKSPACE_LIMIT_MIB, peak_extra_mib
 
 FAST = [e for e in ENGINES if e != "naive"]
-# (x shape NHWC, kernel HWIO, stride, dilation, groups): odd sizes, strides, dilation, groups.
+# (x shape NHWC, kernel HWIO, stride, dilation, groups, pads, padding_mode): odd sizes, strides,
+# dilations, groups, depthwise with and without a channel multiplier, and every padding mode.
 CONFIGS = [
-    ((2, 9, 11, 4), (3, 3, 4, 6), (1, 1), (1, 1), 1),
-    ((1, 10, 7, 4), (3, 3, 2, 6), (1, 1), (1, 1), 2),
-    ((2, 13, 12, 3), (3, 2, 3, 5), (2, 3), (1, 1), 1),
-    ((1, 14, 15, 4), (3, 3, 1, 8), (2, 2), (2, 1), 4),
-    ((3, 6, 7, 5), (1, 1, 5, 4), (1, 1), (1, 1), 1),
-    ((2, 9, 8, 6), (1, 1, 6, 4), (2, 2), (1, 1), 1),
-    ((1, 20, 19, 2), (7, 7, 2, 3), (2, 2), (1, 1), 1),
-    ((1, 5, 5, 2), (5, 5, 2, 2), (1, 1), (1, 1), 1),
+    ((2, 9, 11, 4), (3, 3, 4, 6), (1, 1), (1, 1), 1, ((1, 1), (1, 1)), "zeros"),
+    ((1, 10, 7, 4), (3, 3, 2, 6), (1, 1), (1, 1), 2, ((0, 2), (1, 0)), "reflect"),
+    ((2, 13, 12, 3), (3, 2, 3, 5), (2, 3), (1, 1), 1, ((1, 0), (2, 2)), "replicate"),
+    ((1, 14, 15, 4), (3, 3, 1, 8), (2, 2), (2, 1), 4, ((2, 2), (1, 1)), "circular"),
+    ((3, 6, 7, 5), (1, 1, 5, 4), (1, 1), (1, 1), 1, ((0, 0), (0, 0)), "zeros"),
+    ((2, 9, 8, 6), (1, 1, 6, 4), (2, 2), (1, 1), 1, ((1, 1), (0, 1)), "zeros"),
+    ((1, 20, 19, 2), (7, 7, 2, 3), (2, 2), (1, 1), 1, ((3, 3), (3, 3)), "reflect"),
+    ((1, 5, 5, 2), (5, 5, 2, 2), (1, 1), (1, 1), 1, ((2, 2), (2, 2)), "zeros"),
+    ((2, 11, 10, 6), (3, 3, 1, 6), (1, 1), (1, 1), 6, ((1, 1), (1, 1)), "zeros"),
+    ((1, 12, 13, 5), (5, 5, 1, 5), (2, 1), (1, 2), 5, ((2, 2), (4, 4)), "replicate"),
+    ((2, 8, 9, 8), (3, 3, 2, 8), (1, 2), (1, 1), 4, ((1, 1), (1, 1)), "circular"),
+    ((1, 9, 9, 3), (3, 3, 1, 3), (1, 1), (1, 1), 3, ((5, 0), (0, 4)), "zeros"),  # a wide pad
+    ((2, 9, 10, 4), (5, 5, 1, 4), (1, 1), (1, 1), 4, ((2, 2), (2, 2)), "zeros"),  # fused 5x5, edges
 ]
 
 
 def _cases(engine):
-    return [c for c in CONFIGS if supports(engine, c[1], stride=c[2], dilation=c[3])]
+    return [c for c in CONFIGS if supports(engine, c[1], stride=c[2], dilation=c[3], padding_mode=c[6])]
+
+
+def _check(engine, case, rng, dtype=np.float64):
+    xs, ws, stride, dilation, groups, pads, mode = case
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    ref = naive.conv(x.astype(np.float64), w.astype(np.float64), stride=stride, dilation=dilation,
+                     groups=groups, pads=pads, padding_mode=mode)  # fmt: skip
+    y = ENGINES[engine](x, w, stride=stride, dilation=dilation, groups=groups, pads=pads, padding_mode=mode)
+    assert y.shape == ref.shape and y.dtype == dtype, (engine, case)
+    scale = max(1.0, np.abs(ref).max())
+    assert np.abs(y - ref).max() <= tolerance(dtype) * scale, (engine, case)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    old = set_threads(request.param)
+    yield request.param
+    set_threads(old)
 
 
 @pytest.mark.parametrize("engine", FAST)
-def test_engine_matches_naive_float64(engine, rng):
+def test_engine_matches_naive_float64(engine, threads, rng):
     # float64 vs the naive loop: 1e-10 relative to max(1, max|ref|). Winograd F(4x4)'s
     # transforms amplify rounding by about 100x (entries up to 8 and 1/24); FFT's by log L:
     # both stay near 1e-13 here, far below the bound.
-    for xs, ws, stride, dilation, groups in _cases(engine):
-        x, w = rng.standard_normal(xs), rng.standard_normal(ws)
-        ref = naive.conv(x, w, stride=stride, dilation=dilation, groups=groups)
-        y = ENGINES[engine](x, w, stride=stride, dilation=dilation, groups=groups)
-        assert y.shape == ref.shape and y.dtype == np.float64
-        scale = max(1.0, np.abs(ref).max())
-        assert np.abs(y - ref).max() <= tolerance(np.float64) * scale, (engine, xs, ws, stride)
+    cases = _cases(engine)
+    assert cases, engine
+    for case in cases:
+        _check(engine, case, rng)
 
 
 @pytest.mark.parametrize("engine", FAST)
-def test_engine_in_small_blocks(engine, rng, monkeypatch):
-    # A tiny workspace forces row blocks within one image and output-channel chunks.
+def test_engine_matches_naive_float32(engine, rng):
+    for case in _cases(engine):
+        _check(engine, case, rng, np.float32)
+
+
+@pytest.mark.parametrize("engine", FAST)
+def test_engine_in_small_blocks(engine, threads, rng, monkeypatch):
+    # A tiny workspace forces row blocks within one image, output-channel chunks and, with
+    # two threads, blocks dealt to both workers.
     monkeypatch.setattr(_blocks, "BUFFER_BYTES", 3000)
-    for xs, ws, stride, dilation, groups in _cases(engine):
-        x, w = rng.standard_normal(xs), rng.standard_normal(ws)
-        ref = naive.conv(x, w, stride=stride, dilation=dilation, groups=groups)
-        y = ENGINES[engine](x, w, stride=stride, dilation=dilation, groups=groups)
-        assert np.abs(y - ref).max() <= tolerance(np.float64) * max(1.0, np.abs(ref).max())
+    monkeypatch.setattr(_blocks, "CACHE_BYTES", 3000)
+    for case in _cases(engine):
+        _check(engine, case, rng)
 
 
 FRAMEWORK_CASES = [
@@ -59,12 +86,15 @@ FRAMEWORK_CASES = [
     dict(stride=2, padding="same"),
     dict(dilation=2, padding=((2, 1), (0, 3))),
     dict(padding=1, padding_mode="reflect"),
+    dict(padding=1, groups=4),
+    dict(stride=2, padding=2, groups=4, padding_mode="circular"),
 ]
 
 
 def _runnable(engine, kw):
-    s, d = kw.get("stride", 1), kw.get("dilation", 1)
-    return supports(engine, (3, 3), stride=(s, s), dilation=(d, d))
+    s, d, g = kw.get("stride", 1), kw.get("dilation", 1), kw.get("groups", 1)
+    mode = kw.get("padding_mode", "zeros")
+    return supports(engine, (3, 3, 4 // g, 8), stride=(s, s), dilation=(d, d), padding_mode=mode)
 
 
 # Winograd's refusals of strides and dilations are tested in test_winograd_refuses.
@@ -73,7 +103,7 @@ def _runnable(engine, kw):
 )
 def test_engine_matches_frameworks_float32(engine, kwargs, rng):
     x = rng.standard_normal((2, 12, 11, 4)).astype(np.float32)
-    w = rng.standard_normal((3, 3, 4 // kwargs.get("groups", 1), 6)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 4 // kwargs.get("groups", 1), 8)).astype(np.float32)
     report = crosscheck_conv2d(x, w, algorithm=engine, **kwargs)
     assert report.agree, report.table()
 
@@ -109,49 +139,128 @@ def test_winograd_refuses(engine, kwargs, why):
         conv2d(np.ones((1, 9, 9, 2)), np.ones((5, 5, 2, 2)), algorithm=engine)
 
 
+def test_taps_refuses_other_padding_modes():
+    x, w = np.ones((1, 5, 5, 2)), np.ones((3, 3, 2, 2))
+    with pytest.raises(
+        ValueError, match=r"taps engine skips zero pad cells only; got padding_mode='reflect'"
+    ):
+        conv2d(x, w, padding=1, padding_mode="reflect", algorithm="taps")
+    assert conv2d(x, w, padding=1, padding_mode="reflect").shape == (1, 5, 5, 2)  # auto: not taps
+
+
+@pytest.mark.parametrize("engine", ["depthwise", "depthwise_jit"])
+def test_depthwise_refuses_dense_kernels(engine):
+    x, w = np.ones((1, 9, 9, 4), np.float32), np.ones((3, 3, 2, 4), np.float32)
+    with pytest.raises(ValueError, match=r"depthwise needs one input channel per group .*C/groups = 2"):
+        conv2d(x, w, groups=2, algorithm=engine)
+    assert not supports(engine, (3, 3), stride=(1, 1), dilation=(1, 1))  # no channel count: no
+
+
 def test_unknown_algorithm():
     with pytest.raises(ValueError, match=r"algorithm must be 'auto' or one of .*'winograd_f4'.*got 'gemm'"):
         select_engine("gemm", (1, 5, 5, 1), (3, 3, 1, 1), stride=(1, 1), dilation=(1, 1), groups=1)
 
 
 @pytest.mark.parametrize(
-    "xp, w, stride, dilation, want",
+    "xp, w, stride, dilation, groups, want",
     [
-        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (1, 1), "winograd_f4"),
-        ((8, 58, 58, 64), (3, 3, 64, 64), (2, 2), (1, 1), "im2col"),
-        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (2, 2), "im2col"),
-        ((8, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), "winograd_f2"),  # 8 x 16 tiles of 2x2
-        ((1, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), "im2col"),  # 4 tiles of 4x4, 16 of 2x2
-        ((8, 16, 16, 256), (3, 3, 256, 256), (1, 1), (1, 1), "winograd_f4"),  # 8 x 16 tiles of 4x4
-        ((1, 16, 16, 256), (3, 3, 256, 256), (1, 1), (1, 1), "winograd_f2"),  # 16 of 4x4, 49 of 2x2
-        ((1, 30, 30, 1024), (3, 3, 1024, 64), (1, 1), (1, 1), "im2col"),
-        ((1, 230, 230, 3), (7, 7, 3, 64), (2, 2), (1, 1), "im2col"),
-        ((1, 80, 80, 8), (15, 15, 8, 8), (1, 1), (1, 1), "fft"),
-        ((1, 80, 80, 8), (11, 11, 8, 8), (1, 1), (1, 1), "im2col"),
-        ((1, 80, 80, 8), (15, 15, 8, 8), (2, 2), (1, 1), "im2col"),
+        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1, "winograd_f4"),
+        ((8, 58, 58, 64), (3, 3, 64, 64), (2, 2), (1, 1), 1, "im2col"),
+        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (2, 2), 1, "im2col"),
+        ((8, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_f2"),  # 8 x 16 tiles of 2x2
+        ((1, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "im2col"),  # 4 tiles of 4x4, 16 of 2x2
+        ((8, 16, 16, 256), (3, 3, 256, 256), (1, 1), (1, 1), 1, "winograd_f4"),  # 8 x 16 tiles of 4x4
+        ((1, 16, 16, 256), (3, 3, 256, 256), (1, 1), (1, 1), 1, "winograd_f2"),  # 16 of 4x4, 49 of 2x2
+        ((1, 30, 30, 1024), (3, 3, 1024, 64), (1, 1), (1, 1), 1, "im2col"),
+        ((1, 230, 230, 3), (7, 7, 3, 64), (2, 2), (1, 1), 1, "im2col"),
+        ((1, 80, 80, 8), (15, 15, 8, 8), (1, 1), (1, 1), 1, "fft"),
+        ((1, 80, 80, 8), (11, 11, 8, 8), (1, 1), (1, 1), 1, "im2col"),
+        ((1, 80, 80, 8), (15, 15, 8, 8), (2, 2), (1, 1), 1, "im2col"),
+        ((8, 114, 114, 96), (3, 3, 1, 96), (2, 2), (1, 1), 96, "depthwise_jit"),  # MobileNetV2
+        ((1, 18, 18, 672), (5, 5, 1, 672), (1, 1), (1, 1), 672, "depthwise_jit"),  # EfficientNet
+        ((8, 58, 58, 128), (3, 3, 4, 128), (1, 1), (1, 1), 32, "im2col"),  # ResNeXt: batched groups
+        ((8, 16, 16, 512), (3, 3, 16, 512), (1, 1), (1, 1), 32, "im2col"),  # no Winograd per group
     ],
 )
-def test_auto_rule(xp, w, stride, dilation, want):
-    got = choose_algorithm(xp, w, stride=stride, dilation=dilation, groups=1)
+def test_auto_rule(xp, w, stride, dilation, groups, want):
+    got = choose_algorithm(xp, w, stride=stride, dilation=dilation, groups=groups)
     assert got == want
     assert supports(got, w, stride=stride, dilation=dilation)
 
 
-@pytest.mark.parametrize("engine", FAST)
-def test_workspace_bounded(engine):
-    # im2col's full patch matrix here is 1398*1398 x 144 float32 = 1.05 GiB; every engine
-    # must stay within 64 MiB of workspace besides the output (traced by tracemalloc).
-    x = np.random.default_rng(0).standard_normal((1, 1400, 1400, 16), dtype=np.float32)
-    w = np.full((3, 3, 16, 2), 0.1, np.float32)
-    assert 1398 * 1398 * 144 * 4 > 2**30
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    y = ENGINES[engine](x, w, stride=(1, 1), dilation=(1, 1), groups=1)
-    elapsed = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    extra = (peak - y.nbytes) / 2**20
-    print(f"{engine}: {extra:.1f} MiB workspace, {elapsed:.2f} s")
-    assert extra <= 64
-    ref = x[0, 500:503, 700:703].sum() * 0.1
-    assert abs(y[0, 500, 700, 1] - ref) <= 1e-4 * max(1.0, abs(ref))
+@pytest.mark.parametrize(
+    "size, d, mode, want",
+    [
+        (14, 12, "zeros", "taps"),
+        (14, 6, "zeros", "taps"),
+        (28, 6, "zeros", "im2col"),
+        (14, 12, "reflect", "im2col"),
+    ],
+)
+def test_auto_takes_taps_where_most_reads_are_padding(size, d, mode, want):
+    # DeepLabv3's ASPP: 3x3, dilation d, padding d; 18.4% (d=12) and 51.0% (d=6) of the reads
+    # land inside a 14x14 map, 73.5% inside a 28x28 one (d=6). Only zeros can be skipped.
+    xp, w, pads = (8, size + 2 * d, size + 2 * d, 64), (3, 3, 64, 32), ((d, d), (d, d))
+    got = choose_algorithm(xp, w, stride=(1, 1), dilation=(d, d), groups=1, pads=pads, padding_mode=mode)
+    assert got == want
+    assert supports(got, w, stride=(1, 1), dilation=(d, d), padding_mode=mode)
+
+
+def test_auto_never_picks_an_engine_that_cannot_run():
+    # Every kernel size, stride, dilation and grouping of a small grid, on three map sizes.
+    seen = set()
+    for k in (1, 2, 3, 5, 7, 15):
+        for s in (1, 2):
+            for d in (1, 2):
+                for cin, groups, cout in ((8, 1, 16), (16, 16, 16), (16, 16, 32), (32, 2, 32), (64, 1, 64)):
+                    for n, size in ((1, 9), (1, 16), (8, 40)):
+                        xp = (n, size + d * (k - 1), size + d * (k - 1), cin)
+                        w = (k, k, cin // groups, cout)
+                        got = choose_algorithm(xp, w, stride=(s, s), dilation=(d, d), groups=groups)
+                        assert supports(got, w, stride=(s, s), dilation=(d, d)), (xp, w, s, d, got)
+                        seen.add(got)
+    assert {"im2col", "winograd_f2", "winograd_f4", "fft", "depthwise_jit"} <= seen
+
+
+# A padded copy of this input alone is 1026 * 1026 * 16 float32 = 64.25 MiB, over the limit.
+BIG = (1, 1024, 1024, 16)
+
+
+@pytest.mark.parametrize(
+    "engine, mode",
+    [(e, "zeros") for e in FAST]
+    + [
+        (e, m)
+        for e, m in zip(FAST, [*PADDING_MODES][1:] * 3)
+        if supports(e, (3, 3, 16, 4), stride=(1, 1), dilation=(1, 1), padding_mode=m)
+    ],
+)
+def test_workspace_bounded_with_padding(engine, mode):
+    assert 4 * np.prod(padded_shape(BIG, ((1, 1), (1, 1)))) / 2**20 > WORKSPACE_LIMIT_MIB
+    x = np.random.default_rng(0).standard_normal(BIG, dtype=np.float32)
+    depthwise = engine.startswith("depthwise")
+    w = np.full((3, 3, 1, 16) if depthwise else (3, 3, 16, 4), 0.1, np.float32)
+    kw = dict(stride=(1, 1), dilation=(1, 1), groups=16 if depthwise else 1, pads=((1, 1), (1, 1)))
+    ENGINES[engine](x[:, :8], w, padding_mode=mode, **kw)  # compiles depthwise_jit outside the trace
+    # BLAS at one thread: with two, OpenBLAS's spinning workers stall for seconds on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        y = None
+        extra = peak_extra_mib(lambda: ENGINES[engine](x, w, padding_mode=mode, **kw))
+        y = ENGINES[engine](x[:, :40], w, padding_mode=mode, **kw)
+    print(f"{engine} {mode}: {extra:.1f} MiB workspace")
+    assert extra <= WORKSPACE_LIMIT_MIB
+    # One interior output checked by hand: the 3x3 window sum times 0.1 (x16 channels if dense).
+    window = x[0, 19:22, 29:32]
+    ref = 0.1 * (window[..., 5].sum() if depthwise else window.sum())
+    assert abs(y[0, 20, 30, 5 if depthwise else 1] - ref) <= 1e-4 * max(1.0, abs(ref))
+
+
+@pytest.mark.parametrize("mode", [*PADDING_MODES])
+def test_conv2d_nchw_workspace_bounded(mode):
+    # Through conv2d in NCHW: the input is read through a transposed view and the output is
+    # moved into NCHW a batch chunk at a time, so no second whole-size array appears.
+    x = np.random.default_rng(0).standard_normal((1, 16, 1024, 1024), dtype=np.float32)
+    w = np.full((4, 16, 3, 3), 0.1, np.float32)
+    with threadpool_limits(limits=1, user_api="blas"):
+        extra = peak_extra_mib(lambda: conv2d(x, w, padding=1, data_format="NCHW", padding_mode=mode))
+    assert extra <= WORKSPACE_LIMIT_MIB, extra

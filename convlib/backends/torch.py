@@ -18,7 +18,15 @@ algorithm can be timed on a GPU. Validation and sizes come from
 - **winograd** transforms all tiles at once; the NumPy engine does it in cache-sized blocks.
 - **fft** transforms the whole padded image (``rfft2`` of ``H_p x W_p``); the NumPy engine uses
   overlap-save tiles of a power-of-two size. Both subsample the stride-1 result for a stride.
-- Groups are a Python loop of per-group products in every engine, as in NumPy.
+- **groups**: im2col runs them as one batched product (``bmm`` over the groups), as the NumPy
+  engine does; shifted, Winograd and FFT loop over the groups, as in NumPy.
+- **depthwise** and **depthwise_jit** are one torch implementation: the tap accumulation of
+  :mod:`convlib.engines.depthwise` (each tap a strided view times per-channel weights, added
+  into the output, channels innermost). There is no numba here: on a GPU the elementwise
+  kernels of torch are the fused pass, and on the CPU this path is the reference loop.
+- **taps** runs one product per tap over the outputs that tap reads inside the input, the
+  rectangles of :func:`convlib.engines.taps.tap_ranges`.
+- The padding is one ``F.pad`` of the whole input (on a GPU there is no 64 MiB promise).
 
 Nothing here imports :mod:`convlib.proof` or changes torch's global flags; the comparisons in
 :mod:`convlib.proof` turn TF32 off through :func:`convlib.proof.frameworks.load_torch`.
@@ -28,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import ENGINES, choose_algorithm, winograd
+from ..engines import ENGINES, choose_algorithm, depthwise, taps, winograd
 from ..engines._blocks import blocks
 from ..layout import compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
@@ -99,21 +107,58 @@ def _naive(torch, xp, w, stride, dilation, groups):
 
 
 def _im2col(torch, xp, w, stride, dilation, groups):
-    """``unfold`` one block of rows at a time, then one ``matmul`` per group."""
+    """``unfold`` one block of rows at a time, then one batched ``matmul`` over the groups."""
     ho, wo, eh, ew = _out_hw(xp, w, stride, dilation)
     (sh, sw) = stride
     kh, kw, cg, o = w.shape
     og, k = o // groups, kh * kw * cg
-    # unfold orders a patch (C, kh, kw): reorder each group's kernel to match.
-    wm = [w[..., g * og : (g + 1) * og].permute(2, 0, 1, 3).reshape(k, og) for g in range(groups)]
+    # unfold orders a patch (C, kh, kw), so a group's k columns are contiguous: reorder the kernel.
+    wm = w.reshape(kh, kw, cg, groups, og).permute(3, 2, 0, 1, 4).reshape(groups, k, og)
     y = xp.new_empty((xp.shape[0], ho, wo, o))
     x_nchw = xp.permute(0, 3, 1, 2)
-    for b0, b1, r0, r1 in blocks(xp.shape[0], ho, wo * k * xp.element_size()):
+    for b0, b1, r0, r1 in blocks(xp.shape[0], ho, wo * k * groups * xp.element_size()):
         part = x_nchw[b0:b1, :, r0 * sh : (r1 - 1) * sh + eh]
         cols = torch.nn.functional.unfold(part, (kh, kw), dilation=dilation, stride=stride)  # (B, C*k, L)
-        for g in range(groups):
-            cg_cols = cols[:, g * k : (g + 1) * k].transpose(1, 2)  # (B, L, k)
-            y[b0:b1, r0:r1, :, g * og : (g + 1) * og] = (cg_cols @ wm[g]).reshape(b1 - b0, r1 - r0, wo, og)
+        nb, length = cols.shape[0], cols.shape[2]
+        cols = cols.reshape(nb, groups, k, length).permute(1, 0, 3, 2).reshape(groups, nb * length, k)
+        prod = torch.bmm(cols, wm)  # (G, B*L, O/G)
+        y[b0:b1, r0:r1] = prod.permute(1, 0, 2).reshape(nb, r1 - r0, wo, o)
+    return y
+
+
+def _depthwise(torch, xp, w, stride, dilation, groups):
+    """Tap accumulation of :mod:`convlib.engines.depthwise`: per tap a strided view times its weights."""
+    depthwise.check_supported(tuple(w.shape))
+    ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw, _, o = w.shape
+    c = xp.shape[3]
+    taps_w = w.reshape(kh, kw, c, o // c)
+    y = xp.new_zeros((xp.shape[0], ho, wo, c, o // c))
+    for a in range(kh):
+        for b in range(kw):
+            view = xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
+            y.addcmul_(view[..., None], taps_w[a, b])
+    return y.reshape(xp.shape[0], ho, wo, o)
+
+
+def _taps(torch, xp, w, stride, dilation, groups, pads):
+    """One product per tap over the outputs whose tap reads the (unpadded) input ``xp``."""
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw, cg, o = w.shape
+    og = o // groups
+    hp, wp = xp.shape[1] + sum(pads[0]), xp.shape[2] + sum(pads[1])
+    ho, wo = window_count(hp, kh, stride=sh, dilation=dh), window_count(wp, kw, stride=sw, dilation=dw)
+    y = xp.new_zeros((xp.shape[0], ho, wo, o))
+    for a, (i0, i1, r) in enumerate(taps.tap_ranges(xp.shape[1], ho, kh, sh, dh, pads[0][0])):
+        for b, (j0, j1, q) in enumerate(taps.tap_ranges(xp.shape[2], wo, kw, sw, dw, pads[1][0])):
+            if i1 <= i0 or j1 <= j0:
+                continue
+            src = xp[:, r : r + (i1 - i0 - 1) * sh + 1 : sh, q : q + (j1 - j0 - 1) * sw + 1 : sw]
+            for g in range(groups):
+                y[:, i0:i1, j0:j1, g * og : (g + 1) * og] += (
+                    src[..., g * cg : (g + 1) * cg] @ w[a, b, :, g * og : (g + 1) * og]
+                )
     return y
 
 
@@ -186,6 +231,9 @@ TORCH_ENGINES = {
     "winograd_f2": lambda torch, *a: _winograd(torch, *a, m=2),
     "winograd_f4": lambda torch, *a: _winograd(torch, *a, m=4),
     "fft": _fft,
+    "depthwise": _depthwise,
+    "depthwise_jit": _depthwise,
+    "taps": _taps,  # called on the unpadded input with the pads (see conv2d)
 }
 
 
@@ -225,7 +273,8 @@ def conv2d(
     ------
     ValueError
         Invalid arguments (from :func:`convlib.shapes.check_conv_shapes`), an unknown algorithm,
-        or Winograd asked for a layer that is not 3x3 with stride 1 and dilation 1.
+        Winograd asked for a layer that is not 3x3 with stride 1 and dilation 1, depthwise for
+        a kernel with more than one input channel per group, or taps with non-zero padding.
 
     Shape
     -----
@@ -266,16 +315,24 @@ def conv2d(
     w4 = wt.permute(2, 3, 1, 0) if nchw else wt
     # float16 is accumulated in float32 and rounded once, as in the NumPy path.
     compute = getattr(torch, np.dtype(compute_dtype(str(xt.dtype).removeprefix("torch."))).name)
-    xp = _pad(torch, x4.to(compute), geo.pads, mode).contiguous()
-    w4 = w4.to(compute).contiguous()
+    x4, w4 = x4.to(compute), w4.to(compute).contiguous()
     name = algorithm
     if algorithm == "auto":
+        (t, b_), (left, r) = geo.pads
+        padded = (x4.shape[0], x4.shape[1] + t + b_, x4.shape[2] + left + r, x4.shape[3])
         name = choose_algorithm(
-            tuple(xp.shape), tuple(w4.shape), stride=geo.stride, dilation=geo.dilation, groups=geo.groups
-        )
+            padded, tuple(w4.shape), stride=geo.stride, dilation=geo.dilation, groups=geo.groups,
+            pads=geo.pads, padding_mode=mode,
+        )  # fmt: skip
     if not isinstance(name, str) or name not in TORCH_ENGINES:
         raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
-    y = TORCH_ENGINES[name](torch, xp, w4, geo.stride, geo.dilation, geo.groups)
+    if name == "taps":
+        if mode != "zeros":
+            raise ValueError(f"the taps engine skips zero pad cells only; got padding_mode={mode!r}")
+        y = _taps(torch, x4.contiguous(), w4, geo.stride, geo.dilation, geo.groups, geo.pads)
+    else:
+        xp = _pad(torch, x4, geo.pads, mode).contiguous()
+        y = TORCH_ENGINES[name](torch, xp, w4, geo.stride, geo.dilation, geo.groups)
     if bt is not None:
         y = y + bt.to(compute)
     y = y.permute(0, 3, 1, 2) if nchw else y

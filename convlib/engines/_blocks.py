@@ -62,3 +62,32 @@ def blocks(
     for b in range(n):
         for r0 in range(0, rows, step):
             yield b, b + 1, r0, min(rows, r0 + step)
+
+
+def buffer_bytes() -> int:
+    """One worker's share of :data:`BUFFER_BYTES` (read at call time): the cap splits across threads."""
+    from ._threads import get_threads
+
+    return max(1, BUFFER_BYTES // get_threads())
+
+
+def plan(n: int, rows: int, row_bytes: int, budget: int | None = None) -> list[tuple[int, int, int, int]]:
+    """:func:`blocks` as a list, with blocks small enough that every worker thread gets some.
+
+    ``budget`` defaults to :func:`buffer_bytes` and is never above it; with ``t`` threads it is
+    also cut to ``ceil(n * rows / t)`` rows, so a small layer (one image of seven output rows)
+    still splits into ``t`` blocks instead of one.
+
+    Examples
+    --------
+    >>> plan(1, 7, 10, budget=1000)  # one thread: the whole image is one block
+    [(0, 1, 0, 7)]
+    """
+    from ._threads import get_threads
+
+    cap = buffer_bytes()
+    budget = cap if budget is None else min(budget, cap)
+    threads = get_threads()
+    if threads > 1:
+        budget = min(budget, max(1, -(-n * rows // threads)) * max(int(row_bytes), 1))
+    return list(blocks(n, rows, row_bytes, budget=budget))

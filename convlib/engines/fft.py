@@ -18,7 +18,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..shapes import effective_kernel_size, window_count
 from . import _blocks
-from ._blocks import blocks
+from ._slab import NO_PADS, padded_shape, slab
+from ._threads import run_split
 
 
 def tile_size(k_eff: int) -> int:
@@ -45,19 +46,24 @@ def _kernel_spectrum(w, dilation, ln, dtype):
     return spec.reshape(-1, cg, o)
 
 
-def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+def conv(
+    xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups, pads=NO_PADS, padding_mode="zeros"
+) -> np.ndarray:
     """Valid cross-correlation of padded NHWC ``xp`` with HWIO ``w`` through the FFT.
 
     Parameters
     ----------
     xp : numpy.ndarray
-        Padded input ``(N, H_p, W_p, C)``.
+        Input ``(N, H, W, C)``; already padded when ``pads`` is zero.
     w : numpy.ndarray
         HWIO kernel ``(kh, kw, C/groups, O)``, same dtype as ``xp``.
     stride, dilation : (int, int)
         Already normalised pairs.
     groups : int
         Independent channel groups.
+    pads : ((int, int), (int, int)), optional
+        ``((top, bottom), (left, right))``, applied block by block (never to the whole input).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
 
     Returns
     -------
@@ -78,7 +84,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     array([[ 8., 12.],
            [20., 24.]])
     """
-    n, hp, wp, c = xp.shape
+    n, hp, wp, c = padded_shape(xp.shape, pads)
     kh, kw, cg, o = w.shape
     (sh, sw), (dh, dw) = stride, dilation
     og, dtype = o // groups, np.result_type(xp, w)
@@ -92,37 +98,41 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     csize = 2 * dtype.itemsize
     # Output channels in chunks so that one chunk of the kernel spectrum fits a quarter buffer:
     # rfft2 holds the zero-padded kernel and two spectra-sized temporaries while it runs.
-    oc = max(1, min(og, _blocks.BUFFER_BYTES // 4 // (nf * cg * csize)))
+    oc = max(1, min(og, _blocks.buffer_bytes() // 4 // (nf * cg * csize)))
     chunks = [(g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
     cached = {} if len(chunks) == groups else None  # keep the spectrum only when it is small
     per_group = len(chunks) // groups
     y = np.empty((n, ho, wo, o), dtype=dtype)
+
     # numpy's FFTs and the transposes around the GEMM hold about four block-sized arrays at once.
-    for b0, b1, r0, r1 in blocks(n, th, tw * nf * max(cg, oc) * csize, budget=_blocks.BUFFER_BYTES // 4):
-        hs, ws = (r1 - r0 - 1) * sth + ln, (tw - 1) * stw + ln
-        slab = np.zeros((b1 - b0, hs, ws, c), dtype=dtype)
-        src = xp[b0:b1, r0 * sth : r0 * sth + hs, :ws]
-        slab[:, : src.shape[1], : src.shape[2]] = src
-        tiles = sliding_window_view(slab, (ln, ln), axis=(1, 2))[:, ::sth, ::stw]  # (B, tr, tw, C, L, L)
-        shape = tiles.shape[:3]
-        rows = np.arange(r0 * sth, min(h1, r1 * sth))
-        keep = rows[rows % sh == 0]  # the stride-1 rows that a strided output keeps
-        for g in range(groups):
-            xf = np.fft.rfft2(tiles[..., g * cg : (g + 1) * cg, :, :], axes=(-2, -1))
-            xf = np.ascontiguousarray(xf.reshape(-1, cg, nf).transpose(2, 0, 1))  # (F, T, Cg)
-            for o0, o1 in chunks[g * per_group : (g + 1) * per_group]:
-                spec = cached.get(o0) if cached is not None else None
-                if spec is None:
-                    spec = _kernel_spectrum(w[..., o0:o1], dilation, ln, dtype)
-                    if cached is not None:
-                        cached[o0] = spec
-                yf = np.matmul(xf, spec).transpose(1, 2, 0)  # (T, Oc, F)
-                yf = yf.reshape(*shape, o1 - o0, ln, ln // 2 + 1)
-                yt = np.fft.irfft2(yf, s=(ln, ln), axes=(-2, -1))[..., eh - 1 :, ew - 1 :]
-                del yf
-                # (B, tr, tw, Oc, sth, stw) -> the block's stride-1 rows, then every s-th kept.
-                full = yt.transpose(0, 1, 4, 2, 5, 3).reshape(b1 - b0, (r1 - r0) * sth, tw * stw, o1 - o0)
-                del yt
-                if keep.size:
-                    y[b0:b1, keep // sh, :, o0:o1] = full[:, keep - r0 * sth, :w1:sw][:, :, :wo]
+    def work(run):
+        for b0, b1, r0, r1 in run:
+            hs, ws = (r1 - r0 - 1) * sth + ln, (tw - 1) * stw + ln
+            part = slab(xp, b0, b1, (r0 * sth, r0 * sth + hs), (0, ws), pads, padding_mode).astype(
+                dtype, copy=False
+            )
+            tiles = sliding_window_view(part, (ln, ln), axis=(1, 2))[:, ::sth, ::stw]  # (B, tr, tw, C, L, L)
+            shape = tiles.shape[:3]
+            rows = np.arange(r0 * sth, min(h1, r1 * sth))
+            keep = rows[rows % sh == 0]  # the stride-1 rows that a strided output keeps
+            for g in range(groups):
+                xf = np.fft.rfft2(tiles[..., g * cg : (g + 1) * cg, :, :], axes=(-2, -1))
+                xf = np.ascontiguousarray(xf.reshape(-1, cg, nf).transpose(2, 0, 1))  # (F, T, Cg)
+                for o0, o1 in chunks[g * per_group : (g + 1) * per_group]:
+                    spec = cached.get(o0) if cached is not None else None
+                    if spec is None:
+                        spec = _kernel_spectrum(w[..., o0:o1], dilation, ln, dtype)
+                        if cached is not None:
+                            cached[o0] = spec
+                    yf = np.matmul(xf, spec).transpose(1, 2, 0)  # (T, Oc, F)
+                    yf = yf.reshape(*shape, o1 - o0, ln, ln // 2 + 1)
+                    yt = np.fft.irfft2(yf, s=(ln, ln), axes=(-2, -1))[..., eh - 1 :, ew - 1 :]
+                    del yf
+                    # (B, tr, tw, Oc, sth, stw) -> the block's stride-1 rows, then every s-th kept.
+                    full = yt.transpose(0, 1, 4, 2, 5, 3).reshape(b1 - b0, (r1 - r0) * sth, tw * stw, o1 - o0)
+                    del yt
+                    if keep.size:
+                        y[b0:b1, keep // sh, :, o0:o1] = full[:, keep - r0 * sth, :w1:sw][:, :, :wo]
+
+    run_split(work, _blocks.plan(n, th, tw * nf * max(cg, oc) * csize, budget=_blocks.buffer_bytes() // 4))
     return y

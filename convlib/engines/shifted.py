@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..shapes import window_count
-from ._blocks import blocks
+from . import _blocks
+from ._slab import NO_PADS, padded_shape, slab
+from ._threads import run_split
 
 # Rows of one accumulated product: keeps the running sum and one product in the L2 cache.
 CACHE_ROWS_BYTES = 256 * 2**10
@@ -59,19 +61,24 @@ def _accumulate(src, taps, w_taps, full, wq, cache_rows):
                 acc += tmp[: p1 - p0]
 
 
-def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+def conv(
+    xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups, pads=NO_PADS, padding_mode="zeros"
+) -> np.ndarray:
     """Valid cross-correlation of padded NHWC ``xp`` with HWIO ``w`` as a sum of shifted GEMMs.
 
     Parameters
     ----------
     xp : numpy.ndarray
-        Padded input ``(N, H_p, W_p, C)``.
+        Input ``(N, H, W, C)``; already padded when ``pads`` is zero.
     w : numpy.ndarray
         HWIO kernel ``(kh, kw, C/groups, O)``, same dtype as ``xp``.
     stride, dilation : (int, int)
         Already normalised pairs.
     groups : int
         Independent channel groups.
+    pads : ((int, int), (int, int)), optional
+        ``((top, bottom), (left, right))``, applied block by block (never to the whole input).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
 
     Returns
     -------
@@ -91,7 +98,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     array([[ 8., 12.],
            [20., 24.]])
     """
-    n, hp, wp, c = xp.shape
+    n, hp, wp, c = padded_shape(xp.shape, pads)
     kh, kw, cg, o = w.shape
     og = o // groups
     (sh, sw), dtype = stride, np.result_type(xp, w)
@@ -101,26 +108,38 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarr
     max_ro, max_co = max(t[2] for t in taps), max(t[3] for t in taps)
     wq = max(-(-wp // sw), wo + max_co)
     y = np.empty((n, ho, wo, o), dtype=dtype)
-    xp = np.ascontiguousarray(xp, dtype=dtype)
+    xp = xp.astype(dtype, copy=False)
+    w_taps = [
+        [
+            np.ascontiguousarray(w[a, b, :, g * og : (g + 1) * og], dtype=dtype)
+            for a in range(kh)
+            for b in range(kw)
+        ]
+        for g in range(groups)
+    ]
+    cache_rows = max(64, CACHE_ROWS_BYTES // (og * dtype.itemsize))
     # Per block: the phase slab (rows + halo) and the output on the phase grid width.
     row_bytes = wq * (sh * sw * c + 2 * o) * dtype.itemsize
-    for b0, b1, r0, r1 in blocks(n, ho, row_bytes):
-        hq = r1 - r0 + max_ro
-        if (sh, sw) == (1, 1) and wq == wp:
-            src = xp[b0:b1, r0 : r0 + hq][None, None]  # contiguous: whole images or rows of one
-        else:
-            src = _phases(xp, b0, b1, slice(r0, r0 + hq), stride, hq, wq)
-        nb = b1 - b0
-        # Flat output rows from the first valid cell to the last one of the block.
-        total = (nb - 1) * hq * wq + (r1 - r0 - 1) * wq + wo
-        full = np.empty((nb * hq * wq, og), dtype=dtype)
-        cache_rows = max(64, CACHE_ROWS_BYTES // (og * dtype.itemsize))
-        for g in range(groups):
-            w_taps = [
-                np.ascontiguousarray(w[a, b, :, g * og : (g + 1) * og]) for a in range(kh) for b in range(kw)
-            ]
-            part = src[..., g * cg : (g + 1) * cg] if groups > 1 else src
-            _accumulate(part, taps, w_taps, full[:total], wq, cache_rows)
-            grid = full.reshape(nb, hq, wq, og)[:, : r1 - r0, :wo]
-            y[b0:b1, r0:r1, :, g * og : (g + 1) * og] = grid
+
+    def work(run):
+        for b0, b1, r0, r1 in run:
+            hq = r1 - r0 + max_ro
+            # The block's padded rows, made here (past the padded extent they read as zeros).
+            part = slab(xp, b0, b1, (r0 * sh, (r0 + hq) * sh), (0, wq * sw), pads, padding_mode)
+            if (sh, sw) == (1, 1):
+                src = np.ascontiguousarray(part)[None, None]
+            else:
+                src = _phases(part, 0, b1 - b0, slice(0, hq), stride, hq, wq)
+            nb = b1 - b0
+            # Flat output rows from the first valid cell to the last one of the block.
+            total = (nb - 1) * hq * wq + (r1 - r0 - 1) * wq + wo
+            full = np.empty((nb * hq * wq, og), dtype=dtype)
+            for g in range(groups):
+                sub = src[..., g * cg : (g + 1) * cg] if groups > 1 else src
+                _accumulate(sub, taps, w_taps[g], full[:total], wq, cache_rows)
+                grid = full.reshape(nb, hq, wq, og)[:, : r1 - r0, :wo]
+                y[b0:b1, r0:r1, :, g * og : (g + 1) * og] = grid
+
+    # Half a buffer per block: the padded slab, its phases and the product grid are alive together.
+    run_split(work, _blocks.plan(n, ho, row_bytes, budget=_blocks.buffer_bytes() // 2))
     return y

@@ -19,7 +19,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..shapes import window_count
 from . import _blocks
-from ._blocks import blocks
+from ._slab import NO_PADS, padded_shape, slab
+from ._threads import run_split
 
 _MATRICES = {
     2: (
@@ -88,24 +89,29 @@ def _kernel_transform(gm, w, dtype):
     return (g2 @ np.ascontiguousarray(w, dtype=dtype).reshape(9, cg * o)).reshape(a * a, cg, o)
 
 
-def _block(xp, b0, b1, r0, r1, m, tw, dtype):
-    """Input slab for tile rows ``r0:r1``, zero-padded to whole tiles: ``(B, (r1-r0)*m + 2, tw*m + 2, C)``."""
+def _block(xp, b0, b1, r0, r1, m, tw, pads, mode):
+    """Padded input of tile rows ``r0:r1``, zeros past the edge: ``(B, (r1-r0)*m + 2, tw*m + 2, C)``."""
     hs, ws = (r1 - r0) * m + 2, tw * m + 2
-    src = xp[b0:b1, r0 * m : r0 * m + hs, :ws]
-    if src.shape[1:3] == (hs, ws):
-        return src
-    slab = np.zeros((b1 - b0, hs, ws, xp.shape[3]), dtype=dtype)
-    slab[:, : src.shape[1], : src.shape[2]] = src
-    return slab
+    return slab(xp, b0, b1, (r0 * m, r0 * m + hs), (0, ws), pads, mode)
 
 
-def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1, 1), groups=1) -> np.ndarray:
+def conv_f(
+    xp: np.ndarray,
+    w: np.ndarray,
+    *,
+    m: int,
+    stride=(1, 1),
+    dilation=(1, 1),
+    groups=1,
+    pads=NO_PADS,
+    padding_mode="zeros",
+) -> np.ndarray:
     """Valid 3x3 cross-correlation by Winograd F(m x m, 3 x 3), ``m`` in ``{2, 4}``.
 
     Parameters
     ----------
     xp : numpy.ndarray
-        Padded input ``(N, H_p, W_p, C)``.
+        Input ``(N, H, W, C)``; already padded when ``pads`` is zero.
     w : numpy.ndarray
         HWIO kernel ``(3, 3, C/groups, O)``.
     m : int
@@ -114,11 +120,14 @@ def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1,
         Must be ``(1, 1)``.
     groups : int
         Independent channel groups.
+    pads : ((int, int), (int, int)), optional
+        ``((top, bottom), (left, right))``, applied tile row block by block.
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}
 
     Returns
     -------
     numpy.ndarray
-        ``(N, H_p - 2, W_p - 2, O)``.
+        ``(N, H_p - 2, W_p - 2, O)`` with ``H_p = H + p_top + p_bottom``.
 
     Shape
     -----
@@ -131,7 +140,7 @@ def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1,
         If the kernel is not 3x3, or stride or dilation is not 1.
     """
     check_supported(w.shape, stride, dilation)
-    n, hp, wp, c = xp.shape
+    n, hp, wp, c = padded_shape(xp.shape, pads)
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
     dtype = np.result_type(xp, w)
@@ -143,7 +152,7 @@ def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1,
     in_t, out_t = np.kron(bt, bt), np.kron(at, at)  # (a*a, a*a) and (m*m, a*a)
     y = np.empty((n, ho, wo, o), dtype=dtype)
     # Output channels in chunks so that one chunk of U (a*a*cg*oc values) fits a buffer.
-    oc = max(1, min(og, _blocks.BUFFER_BYTES // (a * a * cg * dtype.itemsize)))
+    oc = max(1, min(og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize)))
     chunks = [(g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
     cached = {} if len(chunks) == groups else None  # keep U only when it is small
     row_bytes = tw * a * a * max(cg, oc) * dtype.itemsize
@@ -151,27 +160,31 @@ def conv_f(xp: np.ndarray, w: np.ndarray, *, m: int, stride=(1, 1), dilation=(1,
     # 24 ms with 16 MiB blocks), but at least MIN_BLOCK_TILES tiles, the rows of the products:
     # with 256 or 512 channels fewer rows make those products too small for BLAS.
     tile_bytes = a * a * max(cg, oc) * dtype.itemsize
-    budget = min(_blocks.BUFFER_BYTES, max(_blocks.CACHE_BYTES // 2, MIN_BLOCK_TILES * tile_bytes))
-    for b0, b1, r0, r1 in blocks(n, th, row_bytes, budget=budget):
-        slab = _block(xp, b0, b1, r0, r1, m, tw, dtype)
-        tiles = sliding_window_view(slab, (a, a), axis=(1, 2))[:, ::m, ::m]  # (B, tr, tw, C, a, a)
-        t = tiles.shape[0] * tiles.shape[1] * tiles.shape[2]
-        rows_out = min(ho, r1 * m) - r0 * m
-        for g in range(groups):
-            d = np.empty((a, a) + tiles.shape[:3] + (cg,), dtype=dtype)
-            np.copyto(d, tiles[..., g * cg : (g + 1) * cg, :, :].transpose(4, 5, 0, 1, 2, 3))
-            v = (in_t @ d.reshape(a * a, -1)).reshape(a * a, t, cg)
-            del d
-            for o0, o1 in chunks[g * len(chunks) // groups : (g + 1) * len(chunks) // groups]:
-                u = cached.get(o0) if cached is not None else None
-                if u is None:
-                    u = _kernel_transform(gm, w[..., o0:o1], dtype)
-                    if cached is not None:
-                        cached[o0] = u
-                prod = np.matmul(v, u)  # (a*a, t, o1 - o0)
-                yt = (out_t @ prod.reshape(a * a, -1)).reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
-                del prod
-                _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
+    budget = max(_blocks.CACHE_BYTES // 2, MIN_BLOCK_TILES * tile_bytes)
+
+    def work(run):
+        for b0, b1, r0, r1 in run:
+            part = _block(xp, b0, b1, r0, r1, m, tw, pads, padding_mode).astype(dtype, copy=False)
+            tiles = sliding_window_view(part, (a, a), axis=(1, 2))[:, ::m, ::m]  # (B, tr, tw, C, a, a)
+            t = tiles.shape[0] * tiles.shape[1] * tiles.shape[2]
+            rows_out = min(ho, r1 * m) - r0 * m
+            for g in range(groups):
+                d = np.empty((a, a) + tiles.shape[:3] + (cg,), dtype=dtype)
+                np.copyto(d, tiles[..., g * cg : (g + 1) * cg, :, :].transpose(4, 5, 0, 1, 2, 3))
+                v = (in_t @ d.reshape(a * a, -1)).reshape(a * a, t, cg)
+                del d
+                for o0, o1 in chunks[g * len(chunks) // groups : (g + 1) * len(chunks) // groups]:
+                    u = cached.get(o0) if cached is not None else None
+                    if u is None:
+                        u = _kernel_transform(gm, w[..., o0:o1], dtype)
+                        if cached is not None:
+                            cached[o0] = u
+                    prod = np.matmul(v, u)  # (a*a, t, o1 - o0)
+                    yt = (out_t @ prod.reshape(a * a, -1)).reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
+                    del prod
+                    _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
+
+    run_split(work, _blocks.plan(n, th, row_bytes, budget=budget))
     return y
 
 
@@ -195,7 +208,9 @@ def _scatter(dst: np.ndarray, tiles: np.ndarray) -> None:
         dst[:, : ty * m, tx * m :] = edge
 
 
-def conv_f2(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+def conv_f2(
+    xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups, pads=NO_PADS, padding_mode="zeros"
+) -> np.ndarray:
     """Engine ``"winograd_f2"``: F(2x2, 3x3); see :func:`conv_f`.
 
     Examples
@@ -205,10 +220,14 @@ def conv_f2(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.nd
     array([[45., 54.],
            [81., 90.]])
     """
-    return conv_f(xp, w, m=2, stride=stride, dilation=dilation, groups=groups)
+    return conv_f(
+        xp, w, m=2, stride=stride, dilation=dilation, groups=groups, pads=pads, padding_mode=padding_mode
+    )
 
 
-def conv_f4(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.ndarray:
+def conv_f4(
+    xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups, pads=NO_PADS, padding_mode="zeros"
+) -> np.ndarray:
     """Engine ``"winograd_f4"``: F(4x4, 3x3); see :func:`conv_f`.
 
     Examples
@@ -219,4 +238,6 @@ def conv_f4(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups) -> np.nd
     array([[45., 54.],
            [81., 90.]])
     """
-    return conv_f(xp, w, m=4, stride=stride, dilation=dilation, groups=groups)
+    return conv_f(
+        xp, w, m=4, stride=stride, dilation=dilation, groups=groups, pads=pads, padding_mode=padding_mode
+    )

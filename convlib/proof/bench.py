@@ -1,18 +1,24 @@
-"""Benchmark: convlib's engines next to PyTorch, TensorFlow and the GEMM roofline on ResNet-50.
+"""Benchmark: convlib ``auto`` next to PyTorch, TensorFlow and each layer's roofline, on seven networks.
 
-``python -m convlib.proof.bench [--quick] [--batch 1 8] [--json out.json] [--threads N]``
+``python -m convlib.proof.bench [--quick] [--threads N] [--batch 1 8] [--repeats R] [--json out.json]``
 
-For every ResNet-50 convolution shape (input 224x224, float32, NHWC) and batch size, one
-run times, interleaved and repeated, with the median kept: :func:`convlib.conv2d` with
-``algorithm="auto"`` and with every engine that can run the layer (``naive`` is left out:
-it takes minutes), ``torch.nn.functional.conv2d`` on an NCHW tensor converted beforehand
-and on a ``channels_last`` one, ``tf.nn.conv2d``, and the roofline: one ``np.matmul`` of
-the im2col shape ``(N*H_out*W_out, kh*kw*C) @ (kh*kw*C, O)``, the same FLOPs. Every
-contender gets the same thread count, and each repeat times them in a fresh random order.
-Medians are the headline; the best-of-repeats times and the load average are stored too,
-since on a shared machine other processes steal cores.
-Each engine's workspace is measured with ``tracemalloc`` in an untimed call on the padded
-input, and every output is compared with a float64 reference.
+For every layer of :data:`convlib.proof.bench_suite.SUITE` and batch size, one run times,
+interleaved and repeated in a fresh random order each repeat, with the median kept:
+:func:`convlib.conv2d` with ``algorithm="auto"``, ``torch.nn.functional.conv2d`` on an NCHW
+tensor and on a ``channels_last`` one (converted beforehand), and TensorFlow
+(``tf.nn.depthwise_conv2d`` for depthwise layers, ``tf.nn.conv2d`` otherwise). Two limits
+are timed the same way: the **GEMM roofline**, one ``np.matmul`` of the layer's im2col shape
+(batched over the groups), the same flops at BLAS speed; and the **stream** time, one read of
+the input plus one write of the output. A layer is memory-bound when its stream time exceeds
+its GEMM time (depthwise layers always are: their products are not GEMMs); its limit is the
+larger of the two, and ``auto_vs_limit = limit / auto time`` is the fraction of it reached.
+
+Fairness: every contender gets the thread count before any work (``torch.set_num_threads``,
+TensorFlow's intra-op pool, :func:`convlib.engines.set_threads`, which runs BLAS at one thread
+per worker); with two threads the limits run on convlib's two workers too. Each process runs
+one thread count (TensorFlow's cannot change once started). The machine may be shared, so the
+1-minute load average is stored before and after the run and with every layer, and the
+best-of-repeats times are stored next to the medians.
 """
 
 from __future__ import annotations
@@ -28,174 +34,154 @@ import time
 import numpy as np
 
 from ..conv import conv2d
-from ..engines import ENGINES, choose_algorithm, supports
-from ..shapes import conv_output_size
+from ..engines import choose_algorithm, get_threads, set_threads
+from ..engines._threads import run_split
+from .bench_report import format_summary, format_table, summarize
+from .bench_suite import QUICK, SUITE, Conv
 from .frameworks import load_tf, load_torch
-from .workspace import peak_extra_mib
 
-__all__ = ["RESNET50_LAYERS", "QUICK_LAYERS", "run_layer", "main"]
+__all__ = ["PEERS", "run_layer", "main"]
 
-# (name, input size, C_in, C_out, kernel, stride, padding) of ResNet-50 v1.5 at 224x224.
-RESNET50_LAYERS = [
-    ("stem 7x7/2", 224, 3, 64, 7, 2, 3),
-    ("res2 1x1 64-64", 56, 64, 64, 1, 1, 0),
-    ("res2 3x3 64", 56, 64, 64, 3, 1, 1),
-    ("res2 1x1 64-256", 56, 64, 256, 1, 1, 0),
-    ("res2 1x1 256-64", 56, 256, 64, 1, 1, 0),
-    ("res3 1x1 256-128", 56, 256, 128, 1, 1, 0),
-    ("res3 3x3/2 128", 56, 128, 128, 3, 2, 1),
-    ("res3 1x1/2 256-512", 56, 256, 512, 1, 2, 0),
-    ("res3 3x3 128", 28, 128, 128, 3, 1, 1),
-    ("res3 1x1 128-512", 28, 128, 512, 1, 1, 0),
-    ("res3 1x1 512-128", 28, 512, 128, 1, 1, 0),
-    ("res4 1x1 512-256", 28, 512, 256, 1, 1, 0),
-    ("res4 3x3/2 256", 28, 256, 256, 3, 2, 1),
-    ("res4 1x1/2 512-1024", 28, 512, 1024, 1, 2, 0),
-    ("res4 3x3 256", 14, 256, 256, 3, 1, 1),
-    ("res4 1x1 256-1024", 14, 256, 1024, 1, 1, 0),
-    ("res4 1x1 1024-256", 14, 1024, 256, 1, 1, 0),
-    ("res5 1x1 1024-512", 14, 1024, 512, 1, 1, 0),
-    ("res5 3x3/2 512", 14, 512, 512, 3, 2, 1),
-    ("res5 1x1/2 1024-2048", 14, 1024, 2048, 1, 2, 0),
-    ("res5 3x3 512", 7, 512, 512, 3, 1, 1),
-    ("res5 1x1 512-2048", 7, 512, 2048, 1, 1, 0),
-    ("res5 1x1 2048-512", 7, 2048, 512, 1, 1, 0),
-]
-QUICK_LAYERS = [RESNET50_LAYERS[i] for i in (0, 2, 7, 20)]
 PEERS = ("torch", "torch_cl", "tf")
 
 
-def engines_for(k: int, stride: int) -> list[str]:
-    """The engines timed on a ``k x k`` layer: all that can run it, bar ``naive`` (and ``fft`` on 1x1)."""
-    s, d = (stride, stride), (1, 1)
-    names = [e for e in ENGINES if e != "naive" and supports(e, (k, k), stride=s, dilation=d)]
-    return [e for e in names if not (e == "fft" and k == 1)]
-
-
-def set_threads(threads: int, torch, tf):
-    """Give BLAS, PyTorch and TensorFlow the same thread count; return the threadpoolctl limiter."""
-    from threadpoolctl import threadpool_limits
-
+def setup_threads(threads: int, torch, tf) -> None:
+    """Give PyTorch, TensorFlow and convlib (and so BLAS) the same thread count, before any work."""
     torch.set_num_threads(threads)
     try:  # only possible before TensorFlow's runtime has started
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:
         pass
-    return threadpool_limits(limits=threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")  # convlib's workers, or one thread: BLAS at 1
+    set_threads(threads)
 
 
-def _contenders(x, w, p, s, torch, tf, engines):
+def _split_rows(fn, rows: int):
+    """``fn(r0, r1)`` over ``rows`` split among convlib's worker threads."""
+    step = -(-rows // get_threads())
+    return lambda: run_split(lambda run: [fn(r0, min(rows, r0 + step)) for r0 in run], range(0, rows, step))
+
+
+def _limits(layer: Conv, x: np.ndarray, ho: int, wo: int):
+    """The GEMM roofline and the stream time of ``layer``, as zero-argument callables."""
+    n, (kh, kw), g = x.shape[0], layer.kernel, layer.groups
+    k, og, rows = kh * kw * layer.cin // g, layer.cout // g, n * ho * wo
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((g, rows, k), dtype=np.float32)
+    b = rng.standard_normal((g, k, og), dtype=np.float32)
+    c = np.empty((g, rows, og), np.float32)
+    gemm = _split_rows(lambda r0, r1: np.matmul(a[:, r0:r1], b, out=c[:, r0:r1]), rows)
+    parts = get_threads()
+    xin = np.array_split(x.reshape(-1), parts)
+    yout = np.array_split(np.empty(rows * layer.cout, np.float32), parts)
+
+    def stream_part(i0, i1):
+        for i in range(i0, i1):
+            xin[i].max()  # one read of the input
+            yout[i].fill(0.0)  # one write of the output
+
+    stream = _split_rows(stream_part, parts)
+    return gemm, stream
+
+
+def _contenders(layer: Conv, x, w, torch, tf):
     """Name -> zero-argument callable, every input converted beforehand."""
     f = torch.nn.functional
+    s, p, d, g = layer.stride, layer.pad, layer.dilation, layer.groups
     # .copy() gives canonical strides; np.ascontiguousarray may keep odd strides on size-1 axes.
     xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
     wt = torch.from_numpy(w.transpose(3, 2, 0, 1).copy())
     xcl = xt.contiguous(memory_format=torch.channels_last)
-    xtf, wtf = tf.constant(x), tf.constant(w)
-    tf_pad = [[0, 0], [p, p], [p, p], [0, 0]]
-    n, k, o = x.shape[0], w.shape[0], w.shape[3]
-    ho = conv_output_size(x.shape[1], k, stride=s, padding=p)
-    a = np.random.default_rng(1).standard_normal((n * ho * ho, k * k * x.shape[3]), dtype=np.float32)
-    b = np.random.default_rng(2).standard_normal((k * k * x.shape[3], o), dtype=np.float32)
-    c = np.empty((a.shape[0], o), np.float32)
-    out = {name: (lambda e=name: conv2d(x, w, stride=s, padding=p, algorithm=e)) for name in engines}
-    out["torch"] = lambda: f.conv2d(xt, wt, stride=s, padding=p)
-    out["torch_cl"] = lambda: f.conv2d(xcl, wt, stride=s, padding=p)
-    out["tf"] = lambda: tf.nn.conv2d(xtf, wtf, s, tf_pad)
-    out["gemm"] = lambda: np.matmul(a, b, out=c)
+    xtf = tf.constant(x)
+    tf_pad = [[0, 0], [p[0], p[0]], [p[1], p[1]], [0, 0]]
+    out = {
+        "auto": lambda: conv2d(x, w, stride=s, padding=p, dilation=d, groups=g),
+        "torch": lambda: f.conv2d(xt, wt, stride=s, padding=p, dilation=d, groups=g),
+        "torch_cl": lambda: f.conv2d(xcl, wt, stride=s, padding=p, dilation=d, groups=g),
+    }
+    if layer.depthwise:
+        # tf.nn.depthwise_conv2d takes the kernel as (kh, kw, C, multiplier); its documented limit,
+        # no stride above 1 together with a dilation above 1, excludes no layer of the suite.
+        wdw = tf.constant(w.reshape(*layer.kernel, layer.cin, layer.cout // layer.cin))
+        out["tf"] = lambda: tf.nn.depthwise_conv2d(xtf, wdw, [1, s, s, 1], tf_pad, dilations=[d, d])
+    else:
+        wtf = tf.constant(w)
+        out["tf"] = lambda: tf.nn.conv2d(xtf, wtf, s, tf_pad, dilations=d)
     return out
 
 
-def _to_nhwc(name, y):
+def _nhwc(name, y):
     y = np.asarray(y)
     return y.transpose(0, 2, 3, 1) if name.startswith("torch") else y
 
 
-def run_layer(layer, batch: int, repeats: int, torch, tf) -> dict:
+def run_layer(layer: Conv, batch: int, repeats: int, torch, tf) -> dict:
     """Time one layer at one batch size; return its record (times in seconds, medians)."""
-    name, size, c, o, k, s, p = layer
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((batch, size, size, c), dtype=np.float32)
-    w = (rng.standard_normal((k, k, c, o)) / math.sqrt(k * k * c)).astype(np.float32)
-    engines = ["auto", *engines_for(k, s)]
-    calls = _contenders(x, w, p, s, torch, tf, engines)
-    ref = conv2d(x.astype(np.float64), w.astype(np.float64), stride=s, padding=p, algorithm="im2col")
-    scale = max(1.0, float(np.abs(ref).max()))
-    err, peak = {}, {}
-    for cname, fn in calls.items():  # warm-up call, checked against the float64 reference
+    x = rng.standard_normal((batch, layer.size, layer.size, layer.cin), dtype=np.float32)
+    cg = layer.cin // layer.groups
+    w = rng.standard_normal((*layer.kernel, cg, layer.cout)) / math.sqrt(cg * math.prod(layer.kernel))
+    w = w.astype(np.float32)
+    s, p, d, g = layer.stride, layer.pad, layer.dilation, layer.groups
+    ref = conv2d(x.astype(np.float64), w.astype(np.float64), stride=s, padding=p, dilation=d, groups=g)
+    ho, wo = ref.shape[1:3]
+    calls = _contenders(layer, x, w, torch, tf)
+    calls["gemm"], calls["stream"] = _limits(layer, x, ho, wo)
+    scale, err = max(1.0, float(np.abs(ref).max())), {}
+    for name, fn in calls.items():  # warm-up call, checked against the float64 reference
         y = fn()
-        if cname != "gemm":
-            err[cname] = float(np.abs(_to_nhwc(cname, y) - ref).max()) / scale
-    # Workspace of the engine alone, on the padded input (conv2d's padded copy is not the engine's).
-    xp = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    auto = choose_algorithm(xp.shape, w.shape, stride=(s, s), dilation=(1, 1), groups=1)
-    for e in engines:
-        fn = ENGINES[auto if e == "auto" else e]
-        peak[e] = peak_extra_mib(lambda f=fn: f(xp, w, stride=(s, s), dilation=(1, 1), groups=1))
-    times = {cname: [] for cname in calls}
+        if name in ("auto", *PEERS):
+            err[name] = float(np.abs(_nhwc(name, y) - ref).max()) / scale
+    times = {name: [] for name in calls}
     # A fresh random order in every repeat: a contender timed right after one that read the same
-    # input finds it in cache. A fixed rotation always timed "auto" right after the GEMM roofline,
-    # which had just flushed the cache, and made it look 10-25% slower than its own engine at batch 1.
+    # input finds it in cache; a fixed order would favour whoever always comes second.
     shuffle = np.random.default_rng(repeats)
     for _ in range(repeats):
-        for cname in shuffle.permutation(list(calls)):
+        for name in shuffle.permutation(list(calls)):
             t0 = time.perf_counter()
-            calls[cname]()
-            times[cname].append(time.perf_counter() - t0)
-    med = {cname: float(np.median(t)) for cname, t in times.items()}
-    best = {cname: float(np.min(t)) for cname, t in times.items()}
-    ho = ref.shape[1]
-    flops = 2.0 * batch * ho * ho * o * c * k * k
-    peer = min(med[q] for q in PEERS)
+            calls[name]()
+            times[name].append(time.perf_counter() - t0)
+    med = {q: float(np.median(t)) for q, t in times.items()}
+    best = {q: float(np.min(t)) for q, t in times.items()}
+    gflop = layer.gflop(batch)
+    memory_bound = layer.depthwise or med["stream"] > med["gemm"]
+    limit = med["stream"] if layer.depthwise else max(med["gemm"], med["stream"])
+    peer = min(PEERS, key=lambda q: med[q])
+    xp_shape = (batch, layer.size + 2 * p[0], layer.size + 2 * p[1], layer.cin)
     return {
-        "layer": name,
+        "net": layer.net,
+        "layer": layer.name,
         "batch": batch,
-        "input": [batch, size, size, c],
-        "kernel": [k, k, c, o],
+        "threads": get_threads(),
+        "input": list(x.shape),
+        "kernel": list(w.shape),
         "stride": s,
-        "padding": p,
+        "padding": list(p),
+        "dilation": d,
+        "groups": g,
         "output": list(ref.shape),
-        "gflop": flops / 1e9,
-        "auto_engine": auto,
+        "gflop": gflop,
+        "auto_engine": choose_algorithm(
+            xp_shape, w.shape, stride=(s, s), dilation=(d, d), groups=g, pads=((p[0], p[0]), (p[1], p[1]))
+        ),
         "time_s": med,
         "time_min_s": best,
         "loadavg_1min": os.getloadavg()[0],
-        "gflops": {q: flops / t / 1e9 for q, t in med.items()},
+        "gflops": {q: gflop / t for q, t in med.items() if q not in ("stream",)},
         "max_rel_err_vs_float64": err,
-        "peak_extra_mib": peak,
-        "faster_peer": min(PEERS, key=lambda q: med[q]),
-        "auto_over_peer": med["auto"] / peer,
-        "auto_vs_roofline": med["gemm"] / med["auto"],
+        "bound": "memory" if memory_bound else "compute",
+        "limit_s": limit,
+        "faster_peer": peer,
+        "auto_over_peer": med["auto"] / med[peer],
+        "auto_vs_limit": limit / med["auto"],
         "auto_over_peer_min": best["auto"] / min(best[q] for q in PEERS),
-        "auto_vs_roofline_min": best["gemm"] / best["auto"],
     }
 
 
-def _geomean(values) -> float:
-    return math.exp(float(np.mean([math.log(v) for v in values])))
-
-
-def summarize(records: list[dict]) -> dict:
-    """Per batch: geometric mean of auto/faster-peer time, and the worst roofline fraction."""
-    out = {}
-    for batch in sorted({r["batch"] for r in records}):
-        rs = [r for r in records if r["batch"] == batch]
-        out[str(batch)] = {
-            "geomean_auto_over_peer": _geomean(r["auto_over_peer"] for r in rs),
-            "geomean_auto_over_peer_min": _geomean(r["auto_over_peer_min"] for r in rs),
-            # The same ratio for the roofline itself: one NumPy matrix product of the layer's FLOPs.
-            "geomean_gemm_over_peer": _geomean(
-                r["time_s"]["gemm"] / min(r["time_s"][q] for q in PEERS) for r in rs
-            ),
-            "min_auto_vs_roofline": min(r["auto_vs_roofline"] for r in rs),
-            "layers_at_085_roofline": sum(r["auto_vs_roofline"] >= 0.85 for r in rs),
-            "layers": len(rs),
-        }
-    return out
-
-
-def meta(threads: int, repeats: int, quick: bool, torch, tf) -> dict:
+def meta(threads: int, repeats: int, quick: bool, torch, tf, load_start) -> dict:
     from threadpoolctl import threadpool_info
 
     blas = [
@@ -215,77 +201,50 @@ def meta(threads: int, repeats: int, quick: bool, torch, tf) -> dict:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "blas": blas,
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         # With more than one thread, idle worker threads that spin (PyTorch's OpenMP, OpenBLAS)
         # steal the cores of whichever contender runs next; `make bench` sets these so they sleep.
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
         "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
         # The machine is shared: a 1-minute load average above the thread count means other
         # processes competed for the cores while this ran, and timings are noisy.
+        "loadavg_at_start": list(load_start),
         "loadavg_at_end": list(os.getloadavg()),
     }
 
 
-def format_table(records: list[dict]) -> str:
-    """Fixed-width per-layer table: GFLOP/s of each contender, auto's engine and ratios."""
-    cols = [
-        "auto",
-        "im2col",
-        "shifted",
-        "winograd_f4",
-        "winograd_f2",
-        "fft",
-        "torch",
-        "torch_cl",
-        "tf",
-        "gemm",
-    ]
-    head = f"{'layer':22s} {'N':>2s} {'engine':12s}" + "".join(f"{c[:11]:>12s}" for c in cols)
-    lines = [head + f"{'auto/peer':>10s}{'auto/roof':>10s}{'peakMiB':>8s}"]
-    for r in records:
-        g = r["gflops"]
-        cells = "".join(f"{g[c]:12.1f}" if c in g else f"{'-':>12s}" for c in cols)
-        lines.append(
-            f"{r['layer']:22s} {r['batch']:2d} {r['auto_engine']:12s}{cells}"
-            f"{r['auto_over_peer']:10.2f}{r['auto_vs_roofline']:10.2f}{max(r['peak_extra_mib'].values()):8.1f}"
-        )
-    return "\n".join(lines)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m convlib.proof.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="4 layers, batch 1, 2 repeats (CI smoke test)")
+    ap.add_argument("--quick", action="store_true", help="5 tiny layers, batch 1, 2 repeats (CI smoke test)")
     ap.add_argument("--batch", type=int, nargs="+", default=None, help="batch sizes (default 1 8)")
     ap.add_argument("--json", default=None, help="write the records here")
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every contender")
+    ap.add_argument("--threads", type=int, default=1, help="threads for every contender (default 1)")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per contender (default 7)")
+    ap.add_argument("--net", nargs="+", default=None, help="only these networks of the suite")
     args = ap.parse_args(argv)
     if args.threads < 1:
         ap.error(f"--threads must be >= 1, got {args.threads}")
+    load_start = os.getloadavg()
     tf, torch = load_tf(), load_torch()
-    limiter = set_threads(args.threads, torch, tf)
+    old = get_threads()
+    setup_threads(args.threads, torch, tf)
     batches = args.batch or ([1] if args.quick else [1, 8])
     repeats = args.repeats or (2 if args.quick else 7)
-    layers = QUICK_LAYERS if args.quick else RESNET50_LAYERS
-    print(f"threads: {args.threads} (BLAS via threadpoolctl, torch.set_num_threads, TF intra-op)")
+    layers = QUICK if args.quick else [c for c in SUITE if args.net is None or c.net in args.net]
+    print(f"threads: {args.threads} (torch.set_num_threads, TF intra-op, convlib workers, BLAS at 1)")
     records = []
-    for batch in batches:
-        for layer in layers:
-            records.append(run_layer(layer, batch, repeats, torch, tf))
-            print(format_table(records[-1:]).splitlines()[-1], flush=True)
-    limiter.restore_original_limits()
+    try:
+        for batch in batches:
+            for layer in layers:
+                records.append(run_layer(layer, batch, repeats, torch, tf))
+                print(format_table(records[-1:]).splitlines()[-1], flush=True)
+    finally:
+        set_threads(old)
     summary = summarize(records)
     print(format_table(records))
-    for batch, s in summary.items():
-        print(
-            f"batch {batch}: geomean auto/faster-peer time {s['geomean_auto_over_peer']:.2f}x; "
-            f"auto >= 0.85x roofline on {s['layers_at_085_roofline']}/{s['layers']} layers "
-            f"(worst {s['min_auto_vs_roofline']:.2f}x); with best-of-repeats times: "
-            f"{s['geomean_auto_over_peer_min']:.2f}x"
-        )
+    print(format_summary(summary))
     if args.json:
         doc = {
-            "meta": meta(args.threads, repeats, args.quick, torch, tf),
+            "meta": meta(args.threads, repeats, args.quick, torch, tf, load_start),
             "records": records,
             "summary": summary,
         }

@@ -1,0 +1,116 @@
+"""Padding inside the blocks: the padded rows an engine block reads, built from the unpadded input.
+
+No engine materialises the whole padded input (a padded 8x224x224x64 float32 map alone is
+104 MiB); each block asks :func:`slab` for the rectangle of the *padded* coordinate system it
+reads, and gets a view of the input where that rectangle lies inside it, or a block-sized copy
+with the pad cells filled. Coordinates past the padded extent (Winograd's and the FFT's last,
+partial tiles) read as zeros, so an engine can ask for whole tiles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..padding import PADDING_MODES, Pads
+
+NO_PADS: Pads = ((0, 0), (0, 0))
+
+
+def source_index(size: int, before: int, after: int, mode: str, start: int, stop: int) -> np.ndarray:
+    """Input index of each padded coordinate ``start .. stop - 1`` along one axis; -1 for a zero cell.
+
+    ``mode`` has PyTorch's ``padding_mode`` meaning (the size limits of ``reflect`` and
+    ``circular`` are checked once, by :func:`check_pads`).
+
+    Examples
+    --------
+    >>> source_index(3, 2, 1, "reflect", 0, 6).tolist()
+    [2, 1, 0, 1, 2, 1]
+    >>> source_index(3, 1, 1, "zeros", 0, 7).tolist()  # 2 cells past the padded extent
+    [-1, 0, 1, 2, -1, -1, -1]
+    """
+    p = np.arange(start, stop)
+    i = p - before
+    if mode == "zeros":
+        i = np.where((i >= 0) & (i < size), i, -1)
+    elif mode == "reflect":
+        i = np.abs(i)
+        i = np.where(i >= size, 2 * (size - 1) - i, i)
+    elif mode == "replicate":
+        i = np.clip(i, 0, size - 1)
+    else:  # circular
+        i = i % size
+    return np.where((p >= 0) & (p < size + before + after), i, -1)
+
+
+def check_pads(x_shape, pads: Pads, mode: str) -> None:
+    """Refuse the pads ``mode`` cannot make, with :func:`convlib.padding.apply_padding`'s wording."""
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {sorted(PADDING_MODES)}, got {mode!r}")
+    if mode not in ("reflect", "circular"):
+        return
+    for size, (before, after), label in zip(x_shape[1:3], pads, ("height", "width")):
+        limit = size - 1 if mode == "reflect" else size
+        if max(before, after) > limit:
+            raise ValueError(
+                f"padding_mode={mode!r} needs padding <= {limit} on the {label} axis of size "
+                f"{size}, got {(before, after)}"
+            )
+
+
+def padded_shape(x_shape, pads: Pads) -> tuple[int, int, int, int]:
+    """Shape of the padded input ``(N, H + top + bottom, W + left + right, C)`` (never allocated)."""
+    (t, b), (left, r) = pads
+    return (x_shape[0], x_shape[1] + t + b, x_shape[2] + left + r, x_shape[3])
+
+
+def slab(
+    x: np.ndarray, b0: int, b1: int, rows, cols, pads: Pads = NO_PADS, mode: str = "zeros"
+) -> np.ndarray:
+    """Images ``b0:b1``, padded rows ``rows = (start, stop)`` and columns ``cols`` of padded ``x``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Unpadded NHWC input ``(N, H, W, C)``.
+    b0, b1 : int
+        Images.
+    rows, cols : (int, int)
+        Half-open ranges in the padded coordinates (row 0 is the first pad row); they may
+        run past the padded extent, where the cells are zeros.
+    pads : ((int, int), (int, int))
+        ``((top, bottom), (left, right))``.
+    mode : {"zeros", "reflect", "replicate", "circular"}
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(b1 - b0, rows[1] - rows[0], cols[1] - cols[0], C)``: a view of ``x`` when the
+        rectangle lies inside it, else a new array of that (block) size.
+
+    Examples
+    --------
+    >>> x = np.arange(6.0).reshape(1, 2, 3, 1)
+    >>> slab(x, 0, 1, (0, 3), (0, 4), ((1, 0), (1, 0)))[0, :, :, 0]
+    array([[0., 0., 0., 0.],
+           [0., 0., 1., 2.],
+           [0., 3., 4., 5.]])
+    """
+    n, h, w, c = x.shape
+    (t, b), (left, r) = pads
+    (r0, r1), (c0, c1) = rows, cols
+    if r0 >= t and r1 <= t + h and c0 >= left and c1 <= left + w:
+        return x[b0:b1, r0 - t : r1 - t, c0 - left : c1 - left]
+    if mode == "zeros":
+        out = np.zeros((b1 - b0, r1 - r0, c1 - c0, c), dtype=x.dtype)
+        i0, i1 = max(r0, t), min(r1, t + h)
+        j0, j1 = max(c0, left), min(c1, left + w)
+        if i0 < i1 and j0 < j1:
+            out[:, i0 - r0 : i1 - r0, j0 - c0 : j1 - c0] = x[b0:b1, i0 - t : i1 - t, j0 - left : j1 - left]
+        return out
+    ri = source_index(h, t, b, mode, r0, r1)
+    ci = source_index(w, left, r, mode, c0, c1)
+    out = x[b0:b1][:, np.maximum(ri, 0)][:, :, np.maximum(ci, 0)]
+    out[:, ri < 0] = 0
+    out[:, :, ci < 0] = 0
+    return out
