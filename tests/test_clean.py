@@ -287,7 +287,9 @@ def test_unet_keras(tf, rng):
                     rng_bn.uniform(0.5, 2, c),
                 ]
             )
-    probes = {"concatenate": model.get_layer("concatenate").output}
+    # Keras numbers layer names per process ("concatenate_4" after other tests): find it by class.
+    concat = next(layer for layer in model.layers if isinstance(layer, tf.keras.layers.Concatenate))
+    probes = {concat.name: concat.output}
     region = prove_keras(tf, model, (36, 52), (48, 64), rng=rng, probes=probes)
     assert region.rows == range(0, 25) and region.cols == range(0, 41)
     prove_keras(tf, model, (64, 64), (96, 72), rng=rng)
