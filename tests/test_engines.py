@@ -127,7 +127,7 @@ def test_float32_error_vs_float64(engine, rng):
     "kwargs, why",
     [
         (dict(stride=2), r"stride \(2, 2\)"),
-        (dict(dilation=2), r"dilation \(2, 2\)"),
+        (dict(dilation=2, padding=2, padding_mode="reflect"), r"dilation \(2, 2\), padding_mode 'reflect'"),
     ],
 )
 @pytest.mark.parametrize("engine", ["winograd_f2", "winograd_f4"])
@@ -137,6 +137,20 @@ def test_winograd_refuses(engine, kwargs, why):
         conv2d(x, w, algorithm=engine, **kwargs)
     with pytest.raises(ValueError, match=r"kernel 5x5"):
         conv2d(np.ones((1, 9, 9, 2)), np.ones((5, 5, 2, 2)), algorithm=engine)
+
+
+@pytest.mark.parametrize("engine", ["winograd_f2", "winograd_f4"])
+@pytest.mark.parametrize("dilation", [(2, 2), (3, 1), (4, 6)])
+def test_winograd_dilated_by_phases(engine, dilation, rng):
+    # A dilated 3x3 layer as d_h * d_w undilated Winograd convolutions of the input's phases,
+    # each with its share of the zero padding; map sizes not divisible by the dilation included.
+    x = rng.standard_normal((2, 29, 26, 6))
+    w = rng.standard_normal((3, 3, 6, 5))
+    for pads in [((0, 0), (0, 0)), (dilation, dilation), ((3, 0), (1, 5))]:
+        ref = conv2d(x, w, padding=pads, dilation=dilation, algorithm="naive")
+        y = conv2d(x, w, padding=pads, dilation=dilation, algorithm=engine)
+        assert y.shape == ref.shape
+        np.testing.assert_allclose(y, ref, atol=1e-10 * np.abs(ref).max())
 
 
 def test_taps_refuses_other_padding_modes():
@@ -166,7 +180,8 @@ def test_unknown_algorithm():
     [
         ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (1, 1), 1, "winograd_f4"),
         ((8, 58, 58, 64), (3, 3, 64, 64), (2, 2), (1, 1), 1, "im2col"),
-        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (2, 2), 1, "im2col"),
+        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (2, 2), 1, "winograd_f4"),  # 4 phases of 7x7 tiles
+        ((8, 58, 58, 64), (3, 3, 64, 64), (1, 1), (4, 4), 1, "im2col"),  # 16 phases
         ((8, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "winograd_f2"),  # 8 x 16 tiles of 2x2
         ((1, 9, 9, 512), (3, 3, 512, 512), (1, 1), (1, 1), 1, "im2col"),  # 4 tiles of 4x4, 16 of 2x2
         ((8, 16, 16, 256), (3, 3, 256, 256), (1, 1), (1, 1), 1, "winograd_f4"),  # 8 x 16 tiles of 4x4
@@ -178,7 +193,8 @@ def test_unknown_algorithm():
         ((1, 80, 80, 8), (15, 15, 8, 8), (2, 2), (1, 1), 1, "im2col"),
         ((8, 114, 114, 96), (3, 3, 1, 96), (2, 2), (1, 1), 96, "depthwise_jit"),  # MobileNetV2
         ((1, 18, 18, 672), (5, 5, 1, 672), (1, 1), (1, 1), 672, "depthwise_jit"),  # EfficientNet
-        ((8, 58, 58, 128), (3, 3, 4, 128), (1, 1), (1, 1), 32, "im2col"),  # ResNeXt: batched groups
+        ((8, 58, 58, 128), (3, 3, 4, 128), (1, 1), (1, 1), 32, "grouped_jit"),  # ResNeXt, 4 per group
+        ((8, 30, 30, 256), (3, 3, 8, 256), (1, 1), (1, 1), 32, "im2col"),  # 8 per group: batched GEMM
         ((8, 16, 16, 512), (3, 3, 16, 512), (1, 1), (1, 1), 32, "im2col"),  # no Winograd per group
     ],
 )
@@ -204,6 +220,25 @@ def test_auto_takes_taps_where_most_reads_are_padding(size, d, mode, want):
     got = choose_algorithm(xp, w, stride=(1, 1), dilation=(d, d), groups=1, pads=pads, padding_mode=mode)
     assert got == want
     assert supports(got, w, stride=(1, 1), dilation=(d, d), padding_mode=mode)
+
+
+@pytest.mark.parametrize(
+    "x, w, dilation, mode, want",
+    [
+        ((1, 17, 17, 128), (1, 7, 128, 128), (1, 1), "zeros", "taps"),  # Inception 6b: K = C = 128
+        ((1, 17, 17, 64), (1, 7, 64, 64), (1, 1), "zeros", "im2col"),  # K = 64: too thin
+        ((1, 17, 17, 128), (1, 7, 128, 128), (1, 1), "reflect", "im2col"),  # only zeros are skipped
+        ((1, 28, 28, 512), (3, 3, 512, 512), (4, 4), "zeros", "taps"),  # DeepLabv3 layer4: 16 phases
+        ((8, 28, 28, 256), (3, 3, 256, 256), (2, 2), "zeros", "winograd_f4"),  # layer3: 4 phases
+        ((8, 28, 28, 256), (3, 3, 256, 256), (2, 2), "reflect", "im2col"),  # phases need zeros
+    ],
+)
+def test_auto_rule_with_padding(x, w, dilation, mode, want):
+    pads = tuple((d * (k - 1) // 2,) * 2 for d, k in zip(dilation, w[:2]))
+    xp = (x[0], x[1] + sum(pads[0]), x[2] + sum(pads[1]), x[3])
+    got = choose_algorithm(xp, w, stride=(1, 1), dilation=dilation, groups=1, pads=pads, padding_mode=mode)
+    assert got == want
+    assert supports(got, w, stride=(1, 1), dilation=dilation, padding_mode=mode)
 
 
 def test_auto_never_picks_an_engine_that_cannot_run():
@@ -264,3 +299,20 @@ def test_conv2d_nchw_workspace_bounded(mode):
     with threadpool_limits(limits=1, user_api="blas"):
         extra = peak_extra_mib(lambda: conv2d(x, w, padding=1, data_format="NCHW", padding_mode=mode))
     assert extra <= WORKSPACE_LIMIT_MIB, extra
+
+
+@pytest.mark.parametrize("stride, mode", [((1, 1), "zeros"), ((2, 3), "reflect"), ((1, 2), "circular")])
+def test_grouped_jit_column_blocks(monkeypatch, stride, mode, rng):
+    # With a tiny buffer cap one output row no longer fits a block: the engine cuts rows into
+    # column blocks, each gathered with its own padding and phases; the result must not change.
+    x = rng.standard_normal((2, 9, 40, 8))
+    w = rng.standard_normal((3, 3, 2, 12))
+    kw = dict(stride=stride, dilation=(1, 2), groups=4, pads=((1, 1), (2, 2)), padding_mode=mode)
+    whole = ENGINES["grouped_jit"](x, w, **kw)
+    monkeypatch.setattr(_blocks, "BUFFER_BYTES", 2 * 5 * 12 * 8 * 8)  # about four output columns
+    cut = ENGINES["grouped_jit"](x, w, **kw)
+    mode_np = {"zeros": "constant", "reflect": "reflect", "circular": "wrap"}[mode]
+    ref = naive.conv(np.pad(x, ((0, 0), (1, 1), (2, 2), (0, 0)), mode=mode_np), w, stride=stride,
+                     dilation=(1, 2), groups=4)  # fmt: skip
+    np.testing.assert_allclose(whole, ref, atol=1e-12 * np.abs(ref).max())
+    np.testing.assert_array_equal(cut, whole)

@@ -20,6 +20,9 @@ algorithm can be timed on a GPU. Validation and sizes come from
   overlap-save tiles of a power-of-two size. Both subsample the stride-1 result for a stride.
 - **groups**: im2col runs them as one batched product (``bmm`` over the groups), as the NumPy
   engine does; shifted, Winograd and FFT loop over the groups, as in NumPy.
+- **grouped_jit** runs the same channel rounds (:func:`convlib.engines.grouped_jit.rounds`),
+  each a tap accumulation like depthwise's; **winograd** splits a dilated layer into the same
+  phases, of the input padded once.
 - **depthwise** and **depthwise_jit** are one torch implementation: the tap accumulation of
   :mod:`convlib.engines.depthwise` (each tap a strided view times per-channel weights, added
   into the output, channels innermost). There is no numba here: on a GPU the elementwise
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import ENGINES, choose_algorithm, depthwise, taps, winograd
+from ..engines import ENGINES, _check_supported, choose_algorithm, depthwise, grouped_jit, taps, winograd
 from ..engines._blocks import blocks
 from ..layout import compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
@@ -179,9 +182,39 @@ def _shifted(torch, xp, w, stride, dilation, groups):
     return y
 
 
+def _grouped(torch, xp, w, stride, dilation, groups):
+    """The channel rounds of :func:`convlib.engines.grouped_jit.conv`, as tap accumulations."""
+    ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw, cg, o = w.shape
+    chan, tap = (torch.as_tensor(a, device=xp.device) for a in grouped_jit.rounds(tuple(w.shape), groups))
+    outs = torch.arange(o, device=xp.device)
+    y = xp.new_zeros((xp.shape[0], ho, wo, o))
+    for r in range(cg):
+        xr, wr = xp[..., chan[r]], w[:, :, tap[r], outs]  # round r: one input channel per output
+        for a in range(kh):
+            for b in range(kw):
+                view = xr[
+                    :, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw
+                ]
+                y.addcmul_(view, wr[a, b])
+    return y
+
+
 def _winograd(torch, xp, w, stride, dilation, groups, m):
-    """F(m x m, 3 x 3) with the transforms of :mod:`convlib.engines.winograd`."""
-    winograd.check_supported(w.shape, stride, dilation)
+    """F(m x m, 3 x 3) with the transforms of :mod:`convlib.engines.winograd`; dilated by phases.
+
+    ``xp`` is already padded, so a dilated layer is the undilated convolution of each phase
+    ``xp[:, r::d_h, q::d_w]``, written to ``y[:, r::d_h, q::d_w]``, as in the NumPy engine.
+    """
+    if tuple(dilation) != (1, 1):
+        (dh, dw), o = dilation, w.shape[3]
+        ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
+        y = xp.new_empty((xp.shape[0], ho, wo, o))
+        for r in range(min(dh, ho)):
+            for q in range(min(dw, wo)):
+                y[:, r::dh, q::dw] = _winograd(torch, xp[:, r::dh, q::dw], w, stride, (1, 1), groups, m)
+        return y
     n, hp, wp, c = xp.shape
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
@@ -233,6 +266,7 @@ TORCH_ENGINES = {
     "fft": _fft,
     "depthwise": _depthwise,
     "depthwise_jit": _depthwise,
+    "grouped_jit": _grouped,
     "taps": _taps,  # called on the unpadded input with the pads (see conv2d)
 }
 
@@ -326,9 +360,8 @@ def conv2d(
         )  # fmt: skip
     if not isinstance(name, str) or name not in TORCH_ENGINES:
         raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
+    _check_supported(name, tuple(w4.shape), geo.stride, geo.dilation, mode)  # the NumPy engines' limits
     if name == "taps":
-        if mode != "zeros":
-            raise ValueError(f"the taps engine skips zero pad cells only; got padding_mode={mode!r}")
         y = _taps(torch, x4.contiguous(), w4, geo.stride, geo.dilation, geo.groups, geo.pads)
     else:
         xp = _pad(torch, x4, geo.pads, mode).contiguous()

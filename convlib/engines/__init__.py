@@ -9,10 +9,12 @@ and argument checks are handled once, in :mod:`convlib.conv`.
 
 Engines: ``naive`` (the teaching loop), ``im2col`` (gathered windows + one GEMM, groups as
 one batched GEMM), ``shifted`` (one GEMM per tap over the input itself), ``winograd_f2`` /
-``winograd_f4`` (3x3, stride 1, dilation 1 only), ``fft`` (overlap-save FFT), ``taps`` (one GEMM
-per tap over the outputs that tap reads inside the input: zero padding skipped), ``depthwise``
-(one input channel per group: a NumPy tap loop) and ``depthwise_jit`` (the same loop compiled
-with numba, imported on first use). Every fast engine pads block by block (:mod:`._slab`) and
+``winograd_f4`` (3x3, stride 1; dilated only with zero padding, by phases), ``fft``
+(overlap-save FFT), ``taps`` (one GEMM per tap over the outputs that tap reads inside the
+input: zero padding skipped), ``depthwise``
+(one input channel per group: a NumPy tap loop), ``depthwise_jit`` (the same loop compiled
+with numba, imported on first use) and ``grouped_jit`` (any grouped layer as ``C/groups``
+passes of that compiled loop). Every fast engine pads block by block (:mod:`._slab`) and
 works in blocks, so its workspace stays under 64 MiB besides the output
 (``_blocks.BUFFER_BYTES``), split over the worker threads of :mod:`._threads`.
 """
@@ -20,7 +22,7 @@ works in blocks, so its workspace stays under 64 MiB besides the output
 from __future__ import annotations
 
 from ..shapes import window_count
-from . import depthwise, depthwise_jit, fft, im2col, naive, shifted, taps, winograd
+from . import _blocks, depthwise, depthwise_jit, fft, grouped_jit, im2col, naive, shifted, taps, winograd
 from ._threads import get_threads, set_threads
 
 __all__ = ["ENGINES", "choose_algorithm", "get_threads", "select_engine", "set_threads", "supports"]
@@ -35,6 +37,15 @@ WINOGRAD_MAX_CHANNELS = 512
 FFT_MIN_TAPS = 169
 # Below this share of tap reads inside the input (the rest is zero padding), skip the padding.
 TAPS_MAX_USEFUL = 0.6
+# From this many input channels a tap's GEMM (K = C) is wide enough that the taps engine's
+# kh * kw products over the input itself beat im2col's gather of kh * kw copies of it.
+TAPS_MIN_CHANNELS = 128
+# A dilated 3x3 layer runs as d_h * d_w Winograd convolutions, one call each: beyond this many
+# phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.5x im2col's time).
+WINOGRAD_MAX_PHASES = 9
+# Groups of at most this many input channels run as C/groups compiled passes (grouped_jit);
+# wider groups make products wide enough for im2col's batched GEMM.
+GROUPED_JIT_MAX_CHANNELS = 4
 
 ENGINES = {
     "naive": naive.conv,
@@ -45,6 +56,7 @@ ENGINES = {
     "fft": fft.conv,
     "depthwise": depthwise.conv,
     "depthwise_jit": depthwise_jit.conv,
+    "grouped_jit": grouped_jit.conv,
     "taps": taps.conv,
 }
 
@@ -53,7 +65,7 @@ def _check_supported(algorithm: str, w_shape, stride, dilation, padding_mode="ze
     if algorithm == "taps" and padding_mode != "zeros":
         raise ValueError(f"the taps engine skips zero pad cells only; got padding_mode={padding_mode!r}")
     if algorithm.startswith("winograd"):
-        winograd.check_supported(w_shape, stride, dilation)
+        winograd.check_supported(w_shape, stride, dilation, padding_mode=padding_mode)
     elif algorithm.startswith("depthwise"):
         depthwise.check_supported(w_shape)
 
@@ -75,6 +87,15 @@ def supports(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "
     return True
 
 
+def _winograd_tiles(xp_shape, m: int, dilation) -> int:
+    """Output tiles of F(m x m, 3 x 3) in one product: per phase when the kernel is dilated."""
+    n, (dh, dw) = xp_shape[0], dilation
+    ho = window_count(xp_shape[1], 3, stride=1, dilation=dh)
+    wo = window_count(xp_shape[2], 3, stride=1, dilation=dw)
+    per_phase = (-(-ho // dh), -(-wo // dw))  # ceil: phase 0 has the most outputs
+    return n * -(-per_phase[0] // m) * -(-per_phase[1] // m)
+
+
 def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, padding_mode="zeros") -> str:
     """The ``"auto"`` rule: the engine name for one layer, from the broad benchmark in ``benchmarks/``.
 
@@ -85,19 +106,27 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     2. Zero padding that most taps read (``pads`` given, ``padding_mode="zeros"``, at most
        ``TAPS_MAX_USEFUL`` of the tap reads inside the input, :func:`.taps.useful_fraction`):
        ``taps``, which skips them (DeepLabv3's ASPP: dilation 12 on a 14x14 map, 18% useful).
-    3. A dense (``groups == 1``) 3x3, stride-1, dilation-1 kernel with ``WINOGRAD_MIN_CHANNELS``
-       to ``WINOGRAD_MAX_CHANNELS`` channels: ``winograd_f4`` if the batch has at least
-       ``WINOGRAD_F4_MIN_TILES`` 4x4 output tiles, else ``winograd_f2`` if it has at least
-       ``WINOGRAD_F2_MIN_TILES`` 2x2 tiles. The tiles are the rows of Winograd's products: with
-       fewer, those 36 (or 16) GEMMs are too small for BLAS and the transforms cost more than
-       the multiplications saved (a 7x7 map at batch 1 makes 4 tiles of 4x4, 16 of 2x2).
-    4. A dense large kernel (``kh * kw >= FFT_MIN_TAPS``) with stride 1: ``fft`` (from a side
+    3. Groups of at most ``GROUPED_JIT_MAX_CHANNELS`` input channels: ``grouped_jit``
+       (ResNeXt's first stage, 32 groups of 4: the batched GEMM's products are 4 columns
+       wide); wider groups: ``im2col``, one batched GEMM.
+    4. A dense 3x3 stride-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
+       channels: ``winograd_f4`` if one product has at least ``WINOGRAD_F4_MIN_TILES`` 4x4
+       output tiles, else ``winograd_f2`` if it has at least ``WINOGRAD_F2_MIN_TILES`` 2x2
+       tiles. The tiles are the rows of Winograd's products: with fewer, those 36 (or 16)
+       GEMMs are too small for BLAS and the transforms cost more than the multiplications
+       saved (a 7x7 map at batch 1 makes 4 tiles of 4x4, 16 of 2x2). A dilated kernel with
+       zero padding runs as ``d_h * d_w`` convolutions of the input's phases, so its tiles
+       are counted per phase, there may be at most ``WINOGRAD_MAX_PHASES`` phases, and its
+       transformed kernel must fit one buffer (``_blocks.BUFFER_BYTES``, float32) so that it
+       is made once, not once per phase.
+    5. A dense large kernel (``kh * kw >= FFT_MIN_TAPS``) with stride 1: ``fft`` (from a side
        measurement: kernels 5 to 15, 16 and 64 channels, 64x64 maps; FFT overtook im2col only
        from about 13x13 on).
-    5. Otherwise ``im2col``: a 1x1 stride-1 layer is a single GEMM on the input itself, and
-       groups are one batched GEMM over all of them. The shifted GEMM never wins on the suite:
-       its many small products and the wasted padded-width columns cost more than the im2col
-       copy saves.
+    6. Zero padding, stride 1, a kernel larger than 1x1 and at least ``TAPS_MIN_CHANNELS``
+       input channels: ``taps`` (Inception's 1x7 and 7x1, DeepLabv3's dilated 3x3 at batch 1).
+    7. Otherwise ``im2col``: a 1x1 stride-1 layer is a single GEMM on the input itself. The
+       shifted GEMM never wins on the suite: its many small products and the wasted
+       padded-width columns cost more than the im2col copy saves.
 
     Examples
     --------
@@ -109,32 +138,34 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     'im2col'
     >>> choose_algorithm((8, 114, 114, 96), (3, 3, 1, 96), stride=(2, 2), dilation=(1, 1), groups=96)
     'depthwise_jit'
+    >>> choose_algorithm((8, 58, 58, 128), (3, 3, 4, 128), stride=(1, 1), dilation=(1, 1), groups=32)
+    'grouped_jit'
     """
     kh, kw, cg, o = w_shape
     stride, dilation = tuple(stride), tuple(dilation)
     if cg == 1 and groups > 1:
         return "depthwise_jit"
-    if pads is not None and padding_mode == "zeros":
+    zero_pads = pads is not None and padding_mode == "zeros"
+    if zero_pads:
         (t, b), (left, r) = pads
         x_shape = (xp_shape[0], xp_shape[1] - t - b, xp_shape[2] - left - r, xp_shape[3])
         useful = taps.useful_fraction(x_shape, w_shape, stride=stride, dilation=dilation, pads=pads)
         if useful <= TAPS_MAX_USEFUL:
             return "taps"
     if groups > 1:
-        return "im2col"
-    if (kh, kw) == (3, 3) and stride == (1, 1) and dilation == (1, 1):
-        n, ho, wo = (
-            xp_shape[0],
-            window_count(xp_shape[1], 3, stride=1, dilation=1),
-            window_count(xp_shape[2], 3, stride=1, dilation=1),
-        )
+        return "grouped_jit" if cg <= GROUPED_JIT_MAX_CHANNELS else "im2col"
+    dilated = dilation != (1, 1)
+    phases_ok = not dilated or (padding_mode == "zeros" and dilation[0] * dilation[1] <= WINOGRAD_MAX_PHASES)
+    if (kh, kw) == (3, 3) and stride == (1, 1) and phases_ok:
         channels_ok = WINOGRAD_MIN_CHANNELS <= min(cg, o) and cg <= WINOGRAD_MAX_CHANNELS
-        if channels_ok and n * -(-ho // 4) * -(-wo // 4) >= WINOGRAD_F4_MIN_TILES:
-            return "winograd_f4"
-        if channels_ok and n * -(-ho // 2) * -(-wo // 2) >= WINOGRAD_F2_MIN_TILES:
-            return "winograd_f2"
+        for m, least in ((4, WINOGRAD_F4_MIN_TILES), (2, WINOGRAD_F2_MIN_TILES)):
+            u_fits = not dilated or (m + 2) ** 2 * cg * o * 4 <= _blocks.BUFFER_BYTES
+            if channels_ok and u_fits and _winograd_tiles(xp_shape, m, dilation) >= least:
+                return f"winograd_f{m}"
     if kh * kw >= FFT_MIN_TAPS and stride == (1, 1):
         return "fft"
+    if zero_pads and stride == (1, 1) and kh * kw > 1 and cg >= TAPS_MIN_CHANNELS:
+        return "taps"
     return "im2col"
 
 

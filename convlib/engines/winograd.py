@@ -1,4 +1,4 @@
-"""Winograd minimal filtering F(m x m, 3 x 3) for 3x3, stride-1, dilation-1 layers.
+"""Winograd minimal filtering F(m x m, 3 x 3) for 3x3, stride-1 layers (dilated ones by phases).
 
 Each ``(m+2) x (m+2)`` input tile ``d`` and the kernel ``g`` are transformed,
 ``V = B^T d B`` and ``U = G g G^T``; the ``(m+2)^2`` products ``U * V`` summed over the
@@ -56,13 +56,23 @@ _MATRICES = {
 MIN_BLOCK_TILES = 128
 
 
-def check_supported(w_shape, stride, dilation) -> None:
-    """Raise ``ValueError`` unless the layer is 3x3 with stride 1 and dilation 1."""
+def check_supported(w_shape, stride, dilation, *, padding_mode: str | None = None) -> None:
+    """Raise ``ValueError`` unless the layer is 3x3 with stride 1 (and dilation 1, or zero padding).
+
+    With ``padding_mode="zeros"`` a dilated 3x3 kernel is allowed too: the NumPy engine runs
+    it as ``d_h * d_w`` undilated convolutions of the input's phases (:func:`conv_f`), whose
+    zero padding is the phase's share of the zero padding; other padding modes do not split
+    that way. Without ``padding_mode`` (the torch path) dilation must be 1.
+    """
     kh, kw = w_shape[:2]
-    if (kh, kw) != (3, 3) or tuple(stride) != (1, 1) or tuple(dilation) != (1, 1):
+    dilated_ok = padding_mode == "zeros"
+    if (kh, kw) != (3, 3) or tuple(stride) != (1, 1) or (tuple(dilation) != (1, 1) and not dilated_ok):
+        need = "dilation 1" if padding_mode is None else "dilation 1 or zero padding"
         raise ValueError(
-            f"winograd needs a 3x3 kernel with stride 1 and dilation 1; got kernel {kh}x{kw}, "
-            f"stride {tuple(stride)}, dilation {tuple(dilation)} (use 'im2col' or 'shifted')"
+            f"winograd needs a 3x3 kernel with stride 1 and {need}; got kernel {kh}x{kw}, "
+            f"stride {tuple(stride)}, dilation {tuple(dilation)}"
+            + ("" if padding_mode is None else f", padding_mode {padding_mode!r}")
+            + " (use 'im2col' or 'shifted')"
         )
 
 
@@ -105,6 +115,8 @@ def conv_f(
     groups=1,
     pads=NO_PADS,
     padding_mode="zeros",
+    out: np.ndarray | None = None,
+    u_cache: dict | None = None,
 ) -> np.ndarray:
     """Valid 3x3 cross-correlation by Winograd F(m x m, 3 x 3), ``m`` in ``{2, 4}``.
 
@@ -123,23 +135,35 @@ def conv_f(
     pads : ((int, int), (int, int)), optional
         ``((top, bottom), (left, right))``, applied tile row block by block.
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
+    out : numpy.ndarray, optional
+        Where to write the result (any strides); a new array by default.
+    u_cache : dict, optional
+        Transformed kernels ``U`` by output-channel chunk, shared between calls with the same
+        ``w`` (the phases of a dilated layer).
 
     Returns
     -------
     numpy.ndarray
-        ``(N, H_p - 2, W_p - 2, O)`` with ``H_p = H + p_top + p_bottom``.
+        ``(N, H_p - 2 d_h, W_p - 2 d_w, O)`` with ``H_p = H + p_top + p_bottom``.
 
     Shape
     -----
-    ``H_out = H_p - 2``, ``W_out = W_p - 2``; ``ceil(H_out / m) x ceil(W_out / m)`` tiles per image,
-    the last ones zero-padded.
+    ``H_out = H_p - 2 d_h``, ``W_out = W_p - 2 d_w``. Undilated: ``ceil(H_out / m) x
+    ceil(W_out / m)`` tiles per image, the last ones zero-padded. Dilated: output row ``i``
+    reads padded rows ``i, i + d_h, i + 2 d_h``, all in phase ``i mod d_h``, so the outputs
+    of each of the ``d_h * d_w`` phases are the undilated convolution of that phase, a
+    strided view of the input with its share of the zero padding, written into a strided
+    view of the output (no copy of either).
 
     Raises
     ------
     ValueError
-        If the kernel is not 3x3, or stride or dilation is not 1.
+        If the kernel is not 3x3, or the stride is not 1, or the dilation is not 1 and the
+        padding not zeros.
     """
-    check_supported(w.shape, stride, dilation)
+    check_supported(w.shape, stride, dilation, padding_mode=padding_mode)
+    if tuple(dilation) != (1, 1):
+        return _phases(xp, w, m, tuple(dilation), groups, pads, out)
     n, hp, wp, c = padded_shape(xp.shape, pads)
     _, _, cg, o = w.shape
     og, a = o // groups, m + 2
@@ -150,11 +174,11 @@ def conv_f(
     # One dense (a*a x a*a) GEMM per transform: a measured 1.3-1.5x faster here than applying
     # B^T along each axis in turn, whose (a x a) products are too small for BLAS.
     in_t, out_t = np.kron(bt, bt), np.kron(at, at)  # (a*a, a*a) and (m*m, a*a)
-    y = np.empty((n, ho, wo, o), dtype=dtype)
+    y = np.empty((n, ho, wo, o), dtype=dtype) if out is None else out
     # Output channels in chunks so that one chunk of U (a*a*cg*oc values) fits a buffer.
     oc = max(1, min(og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize)))
     chunks = [(g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
-    cached = {} if len(chunks) == groups else None  # keep U only when it is small
+    cached = (u_cache if u_cache is not None else {}) if len(chunks) == groups else None  # keep U when small
     row_bytes = tw * a * a * max(cg, oc) * dtype.itemsize
     # Cache-sized blocks of tiles (measured at batch 8: 14 ms on ResNet's 56x56x64 layer against
     # 24 ms with 16 MiB blocks), but at least MIN_BLOCK_TILES tiles, the rows of the products:
@@ -185,6 +209,49 @@ def conv_f(
                     _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
 
     run_split(work, _blocks.plan(n, th, row_bytes, budget=budget))
+    return y
+
+
+def _phase(size: int, before: int, after: int, r: int, d: int) -> tuple[int, int, int]:
+    """Phase ``r`` of ``d`` along one axis: ``(first, pad_before, pad_after)``.
+
+    The padded axis has ``before + size + after`` cells; phase ``r`` is cells ``r, r + d, ...``.
+    Its first ``pad_before`` cells are zero padding, then come input cells ``first, first + d,
+    ...`` (all of those inside the input), then ``pad_after`` zeros.
+
+    Examples
+    --------
+    >>> _phase(10, 2, 2, 1, 2)  # padded cells 1, 3, 5, ..., 13: pad, inputs 1, 3, ..., 9, pad
+    (1, 1, 1)
+    """
+    total = len(range(r, before + size + after, d))
+    pad_before = max(0, -(-(before - r) // d))
+    first = r + pad_before * d - before
+    inside = len(range(first, size, d))
+    return first, pad_before, total - pad_before - inside
+
+
+def _phases(xp, w, m, dilation, groups, pads, out):
+    """A dilated 3x3 layer as ``d_h * d_w`` undilated Winograd convolutions of the input's phases."""
+    n, hp, wp, _ = padded_shape(xp.shape, pads)
+    (dh, dw), o = dilation, w.shape[3]
+    ho, wo = window_count(hp, 3, stride=1, dilation=dh), window_count(wp, 3, stride=1, dilation=dw)
+    y = np.empty((n, ho, wo, o), dtype=np.result_type(xp, w)) if out is None else out
+    u_cache = {}
+    (t, b), (left, right) = pads
+    for r in range(min(dh, ho)):
+        r0, rt, rb = _phase(xp.shape[1], t, b, r, dh)
+        for q in range(min(dw, wo)):
+            c0, cl, cr = _phase(xp.shape[2], left, right, q, dw)
+            conv_f(
+                xp[:, r0::dh, c0::dw],
+                w,
+                m=m,
+                groups=groups,
+                pads=((rt, rb), (cl, cr)),
+                out=y[:, r::dh, q::dw],
+                u_cache=u_cache,
+            )
     return y
 
 
