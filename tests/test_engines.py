@@ -1,5 +1,7 @@
 """The fast engines: same answer as the teaching loop and the frameworks, bounded memory."""
 
+import threading
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -316,3 +318,38 @@ def test_grouped_jit_column_blocks(monkeypatch, stride, mode, rng):
                      dilation=(1, 2), groups=4)  # fmt: skip
     np.testing.assert_allclose(whole, ref, atol=1e-12 * np.abs(ref).max())
     np.testing.assert_array_equal(cut, whole)
+
+
+def test_scratch_reuses_caps_and_releases(monkeypatch):
+    _blocks.release()
+    a = _blocks.scratch("test.a", 1000, np.float32)
+    b = _blocks.scratch("test.a", 500, np.float64)  # the same slot, same bytes: the same memory
+    assert np.shares_memory(a, b) and b.dtype == np.float64 and b.size == 500
+    c = _blocks.scratch("test.a", 4000, np.float32)  # larger: a new buffer, kept instead
+    assert not np.shares_memory(a, c) and _blocks.kept_bytes() == 16000
+    monkeypatch.setattr(_blocks, "KEEP_BYTES", 20000)
+    big = _blocks.scratch("test.b", 2000, np.float32)  # 8000 more would pass the cap: not kept
+    assert big.size == 2000 and _blocks.kept_bytes() == 16000
+    assert not np.shares_memory(big, _blocks.scratch("test.b", 2000, np.float32))
+    done = []
+    threading.Thread(target=lambda: done.append(_blocks.scratch("test.a", 10, np.float32))).start()
+    while not done:
+        pass
+    assert not np.shares_memory(done[0], c)  # every thread has its own buffers
+    assert _blocks.release() == 16000 + 40 and _blocks.kept_bytes() == 0
+
+
+@pytest.mark.parametrize("engine", FAST)
+def test_kept_workspace_counts_toward_the_limit(engine):
+    # Run every other engine first so that their kept buffers sit beside this engine's.
+    x = np.random.default_rng(0).standard_normal((1, 300, 300, 16), dtype=np.float32)
+    depthwise = engine.startswith("depthwise")
+    w = np.full((3, 3, 1, 16) if depthwise else (3, 3, 16, 16), 0.1, np.float32)
+    kw = dict(stride=(1, 1), dilation=(1, 1), groups=16 if depthwise else 1, pads=((1, 1), (1, 1)))
+    for other in FAST:
+        if supports(other, w.shape, stride=(1, 1), dilation=(1, 1)) and other != engine:
+            ENGINES[other](x, w, **kw)
+    with threadpool_limits(limits=1, user_api="blas"):
+        extra = peak_extra_mib(lambda: ENGINES[engine](x, w, **kw))
+    assert _blocks.kept_bytes() <= _blocks.KEEP_BYTES * 2  # this thread and at most one worker
+    assert extra <= WORKSPACE_LIMIT_MIB, f"{engine}: {extra:.1f} MiB with kept buffers"

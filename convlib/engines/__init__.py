@@ -16,16 +16,27 @@ input: zero padding skipped), ``depthwise``
 with numba, imported on first use) and ``grouped_jit`` (any grouped layer as ``C/groups``
 passes of that compiled loop). Every fast engine pads block by block (:mod:`._slab`) and
 works in blocks, so its workspace stays under 64 MiB besides the output
-(``_blocks.BUFFER_BYTES``), split over the worker threads of :mod:`._threads`.
+(``_blocks.BUFFER_BYTES``), split over the worker threads of :mod:`._threads`. Each thread
+keeps up to 16 MiB of those buffers between calls (``_blocks.scratch``: fresh pages cost a
+fault each); :func:`release_workspace` frees them.
 """
 
 from __future__ import annotations
 
 from ..shapes import window_count
 from . import _blocks, depthwise, depthwise_jit, fft, grouped_jit, im2col, naive, shifted, taps, winograd
+from ._blocks import release as release_workspace
 from ._threads import get_threads, set_threads
 
-__all__ = ["ENGINES", "choose_algorithm", "get_threads", "select_engine", "set_threads", "supports"]
+__all__ = [
+    "ENGINES",
+    "choose_algorithm",
+    "get_threads",
+    "release_workspace",
+    "select_engine",
+    "set_threads",
+    "supports",
+]
 
 # Thresholds of the "auto" rule (see choose_algorithm), checked on the suite in benchmarks/.
 WINOGRAD_F4_MIN_TILES = 48

@@ -65,7 +65,7 @@ def padded_shape(x_shape, pads: Pads) -> tuple[int, int, int, int]:
 
 
 def slab(
-    x: np.ndarray, b0: int, b1: int, rows, cols, pads: Pads = NO_PADS, mode: str = "zeros"
+    x: np.ndarray, b0: int, b1: int, rows, cols, pads: Pads = NO_PADS, mode: str = "zeros", slot=None
 ) -> np.ndarray:
     """Images ``b0:b1``, padded rows ``rows = (start, stop)`` and columns ``cols`` of padded ``x``.
 
@@ -81,12 +81,16 @@ def slab(
     pads : ((int, int), (int, int))
         ``((top, bottom), (left, right))``.
     mode : {"zeros", "reflect", "replicate", "circular"}
+    slot : str, optional
+        With zero padding, build the block in this reused workspace
+        (:func:`convlib.engines._blocks.scratch`) instead of a new array; it is then valid
+        until the caller asks for the slot again.
 
     Returns
     -------
     numpy.ndarray
         ``(b1 - b0, rows[1] - rows[0], cols[1] - cols[0], C)``: a view of ``x`` when the
-        rectangle lies inside it, else a new array of that (block) size.
+        rectangle lies inside it, else an array of that (block) size.
 
     Examples
     --------
@@ -102,7 +106,14 @@ def slab(
     if r0 >= t and r1 <= t + h and c0 >= left and c1 <= left + w:
         return x[b0:b1, r0 - t : r1 - t, c0 - left : c1 - left]
     if mode == "zeros":
-        out = np.zeros((b1 - b0, r1 - r0, c1 - c0, c), dtype=x.dtype)
+        shape = (b1 - b0, r1 - r0, c1 - c0, c)
+        if slot is None:
+            out = np.zeros(shape, dtype=x.dtype)
+        else:
+            from ._blocks import scratch
+
+            out = scratch(slot, int(np.prod(shape)), x.dtype).reshape(shape)
+            out.fill(0)
         i0, i1 = max(r0, t), min(r1, t + h)
         j0, j1 = max(c0, left), min(c1, left + w)
         if i0 < i1 and j0 < j1:

@@ -135,7 +135,9 @@ def conv(
     def work(run):
         # One buffer per worker for the whole run: a gathered block, split into phases.
         most = max((b1 - b0) * ((r1 - r0 - 1) * sh + eh) for b0, b1, r0, r1 in run)
-        buf = np.zeros(sw * most * wq * o, dtype=dtype)
+        buf = _blocks.scratch(
+            "grouped_jit.block", sw * most * wq * o, dtype
+        )  # cells past a phase: never read
         for b0, b1, r0, r1 in run:
             rows_in = (r1 - r0 - 1) * sh + eh
             yb = np.reshape(y[b0:b1, r0:r1], (b1 - b0, r1 - r0, wo * o), copy=False)

@@ -101,20 +101,19 @@ def conv(
 
     def work(run):
         most = max((b1 - b0) * (r1 - r0) * wo for b0, b1, r0, r1 in run)
-        buf = None if direct else np.empty(most * k * groups, dtype=dtype)
+        buf = None if direct else _blocks.scratch("im2col.patches", most * k * groups, dtype)
         gbuf = None
         if groups > 1:  # the group-major copy of the block's padded input rows
             cells = max((b1 - b0) * ((r1 - r0 - 1) * sh + eh) for b0, b1, r0, r1 in run)
-            gbuf = np.empty(cells * ((wo - 1) * sw + ew) * c, dtype=dtype)
+            gbuf = _blocks.scratch("im2col.group_major", cells * ((wo - 1) * sw + ew) * c, dtype)
         for b0, b1, r0, r1 in run:
             rows = (b1 - b0) * (r1 - r0) * wo
             out = y[b0:b1, r0:r1].reshape(rows, o)
             if direct:
                 np.matmul(xp[b0:b1, r0:r1].reshape(rows, c), wg[0], out=out)
                 continue
-            part = slab(
-                xp, b0, b1, (r0 * sh, (r1 - 1) * sh + eh), (0, (wo - 1) * sw + ew), pads, padding_mode
-            )
+            rows_in, cols_in = (r0 * sh, (r1 - 1) * sh + eh), (0, (wo - 1) * sw + ew)
+            part = slab(xp, b0, b1, rows_in, cols_in, pads, padding_mode, slot="im2col.padded")
             v = windows(part, kh, kw, stride=stride, dilation=dilation)  # (B, r, W_out, kh, kw, C)
             if groups == 1:
                 patch = buf[: rows * k].reshape(rows, k)

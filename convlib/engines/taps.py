@@ -118,7 +118,10 @@ def conv(
 
     def work(run):
         most = max((b1 - b0) * (r1 - r0) for b0, b1, r0, r1 in run) * wo
-        buf, prod = np.empty(most * cg, dtype=dtype), np.empty(most * og, dtype=dtype)
+        buf, prod = (
+            _blocks.scratch("taps.rows", most * cg, dtype),
+            _blocks.scratch("taps.prod", most * og, dtype),
+        )
         for b0, b1, r0, r1 in run:
             for a, (i0, i1, r) in enumerate(rows_a):
                 lo, hi = max(i0, r0), min(i1, r1)  # this tap's outputs within the block's rows

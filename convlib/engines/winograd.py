@@ -102,7 +102,7 @@ def _kernel_transform(gm, w, dtype):
 def _block(xp, b0, b1, r0, r1, m, tw, pads, mode):
     """Padded input of tile rows ``r0:r1``, zeros past the edge: ``(B, (r1-r0)*m + 2, tw*m + 2, C)``."""
     hs, ws = (r1 - r0) * m + 2, tw * m + 2
-    return slab(xp, b0, b1, (r0 * m, r0 * m + hs), (0, ws), pads, mode)
+    return slab(xp, b0, b1, (r0 * m, r0 * m + hs), (0, ws), pads, mode, slot="winograd.padded")
 
 
 def conv_f(
@@ -189,23 +189,31 @@ def conv_f(
     def work(run):
         for b0, b1, r0, r1 in run:
             part = _block(xp, b0, b1, r0, r1, m, tw, pads, padding_mode).astype(dtype, copy=False)
+            # The transforms and products go to reused buffers (page faults cost more than
+            # the work on small maps otherwise; see convlib.engines._blocks.scratch).
             tiles = sliding_window_view(part, (a, a), axis=(1, 2))[:, ::m, ::m]  # (B, tr, tw, C, a, a)
             t = tiles.shape[0] * tiles.shape[1] * tiles.shape[2]
             rows_out = min(ho, r1 * m) - r0 * m
             for g in range(groups):
-                d = np.empty((a, a) + tiles.shape[:3] + (cg,), dtype=dtype)
+                d = _blocks.scratch("winograd.tiles", a * a * t * cg, dtype).reshape(
+                    (a, a) + tiles.shape[:3] + (cg,)
+                )
                 np.copyto(d, tiles[..., g * cg : (g + 1) * cg, :, :].transpose(4, 5, 0, 1, 2, 3))
-                v = (in_t @ d.reshape(a * a, -1)).reshape(a * a, t, cg)
-                del d
+                v = _blocks.scratch("winograd.v", a * a * t * cg, dtype).reshape(a * a, t, cg)
+                np.matmul(in_t, d.reshape(a * a, -1), out=v.reshape(a * a, -1))
                 for o0, o1 in chunks[g * len(chunks) // groups : (g + 1) * len(chunks) // groups]:
                     u = cached.get(o0) if cached is not None else None
                     if u is None:
                         u = _kernel_transform(gm, w[..., o0:o1], dtype)
                         if cached is not None:
                             cached[o0] = u
-                    prod = np.matmul(v, u)  # (a*a, t, o1 - o0)
-                    yt = (out_t @ prod.reshape(a * a, -1)).reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
-                    del prod
+                    prod = _blocks.scratch("winograd.prod", a * a * t * (o1 - o0), dtype).reshape(
+                        a * a, t, -1
+                    )
+                    np.matmul(v, u, out=prod)  # (a*a, t, o1 - o0)
+                    yt = _blocks.scratch("winograd.out", m * m * t * (o1 - o0), dtype).reshape(m * m, -1)
+                    np.matmul(out_t, prod.reshape(a * a, -1), out=yt)
+                    yt = yt.reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
                     _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
 
     run_split(work, _blocks.plan(n, th, row_bytes, budget=budget))

@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from ..engines import ENGINES
+from ..engines import ENGINES, _blocks
 from ..shapes import conv_output_size
 
 __all__ = ["WORKSPACE_LIMIT_MIB", "peak_extra_mib", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
@@ -24,7 +24,12 @@ WORKSPACE_LIMIT_MIB = 64
 
 
 def peak_extra_mib(fn) -> float:
-    """Peak memory traced while ``fn()`` runs, minus the array it returns, in MiB (at least 0).
+    """Peak memory traced while ``fn()`` runs, minus the array it returns, plus the workspace
+    the engines keep between calls (:func:`convlib.engines._blocks.kept_bytes`), in MiB.
+
+    Kept buffers are memory the call holds without allocating it, so they count: an engine
+    that reuses a kept buffer is charged for it, and so is one that leaves other engines'
+    kept buffers beside its own.
 
     Examples
     --------
@@ -33,12 +38,14 @@ def peak_extra_mib(fn) -> float:
     >>> round(peak_extra_mib(lambda: (np.ones(2**20, np.uint8), np.zeros(1))[1]), 1)  # 1 MiB freed
     1.0
     """
+    kept = _blocks.kept_bytes()
     tracemalloc.start()
     tracemalloc.reset_peak()
     out = fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return max(0.0, (peak - out.nbytes) / 2**20)
+    # An upper bound: a kept buffer that grows is freed only after its successor is traced.
+    return max(0.0, (peak - out.nbytes + kept) / 2**20)
 
 
 def patch_matrix_mib(n: int, h: int, w: int, c: int, k: int, itemsize: int = 4) -> float:
