@@ -32,7 +32,7 @@ def get_threads() -> int:
 
 
 def set_threads(threads: int) -> int:
-    """Let the engines use ``threads`` worker threads; return the previous count.
+    """Let the engines use ``threads`` threads (the caller and ``threads - 1`` workers); return the old count.
 
     Raises
     ------
@@ -59,7 +59,7 @@ def set_threads(threads: int) -> int:
         from threadpoolctl import threadpool_limits
 
         _state["limiter"] = threadpool_limits(limits=1, user_api="blas")
-        _state["pool"] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="convlib")
+        _state["pool"] = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="convlib")
     _state["threads"] = threads
     return old
 
@@ -85,7 +85,9 @@ def split(items: Sequence, parts: int) -> list[Sequence]:
 
 
 def run_split(work: Callable[[Sequence], None], items: Sequence) -> None:
-    """Call ``work(run)`` on each contiguous run of ``items``, one run per worker thread.
+    """Call ``work(run)`` on each contiguous run of ``items``, one run per thread.
+
+    The calling thread runs the first run; the others go to the ``threads - 1`` pool threads.
 
     ``work`` writes its results into preallocated outputs (disjoint slices per run) and
     keeps its buffers for the whole run. With one thread, or one item, it runs inline.
@@ -95,6 +97,12 @@ def run_split(work: Callable[[Sequence], None], items: Sequence) -> None:
         for r in runs:
             work(r)
         return
-    futures = [_state["pool"].submit(work, r) for r in runs]
-    for f in futures:
-        f.result()  # re-raises a worker's exception here
+    # The calling thread takes the first run itself: one hand-off fewer, and no thread idles
+    # waiting (on MobileNetV2's 112x112x32 depthwise layer, batch 1, submitting both runs made
+    # two threads 0.58x as fast as one).
+    futures = [_state["pool"].submit(work, r) for r in runs[1:]]
+    try:
+        work(runs[0])
+    finally:
+        for f in futures:
+            f.result()  # re-raises a worker's exception here

@@ -1,0 +1,133 @@
+"""Every number chapter 12's prose quotes from the stored benchmark runs, recomputed from them.
+
+The chapter prints its tables from ``benchmarks/suite_cpu_*.json``; its sentences quote
+numbers from the same files. Each phrase below is built from the JSON and must appear in
+the chapter's markdown word for word, so a re-run benchmark whose prose was not updated
+fails here. ``python tests/test_chapter12_numbers.py`` prints the phrases.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from convlib.proof.bench_report import geomean
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _runs():
+    one = json.loads((ROOT / "benchmarks/suite_cpu_1thread.json").read_text())
+    two = json.loads((ROOT / "benchmarks/suite_cpu_2threads.json").read_text())
+    return one, two
+
+
+def _label(r) -> str:
+    return f"{r['net']} {r['layer']} (N={r['batch']})"
+
+
+def _range(records) -> str:
+    ratios = [r["auto_over_peer"] for r in records]
+    return f"{min(ratios):.2f} to {max(ratios):.2f}"
+
+
+def facts() -> dict[str, str]:
+    """Name -> the phrase the chapter must contain."""
+    one, two = _runs()
+    r1, r2 = one["records"], two["records"]
+    s1, s2 = one["summary"]["overall"], two["summary"]["overall"]
+    nets = {k: v["all"]["geomean_auto_over_peer"] for k, v in one["summary"]["nets"].items()}
+    best, worst = min(nets, key=nets.get), max(nets, key=nets.get)
+    out = {
+        "mean1": f"over all {s1['all']['layers']} records is {s1['all']['geomean_auto_over_peer']:.2f}",
+        "mean1_batches": (
+            f"({s1['1']['geomean_auto_over_peer']:.2f} at batch 1, "
+            f"{s1['8']['geomean_auto_over_peer']:.2f} at batch 8)"
+        ),
+        "mean2": f"at two threads it is {s2['all']['geomean_auto_over_peer']:.2f}",
+        "over2": (
+            f"{s1['all']['layers_over_2x']} of {s1['all']['layers']} records at one thread and "
+            f"{s2['all']['layers_over_2x']} of {s2['all']['layers']} at two are over 2"
+        ),
+        "worst1": f"the worst being {s1['all']['worst_layer']} at {s1['all']['worst_auto_over_peer']:.2f}",
+        "best_net": f"{best} is the closest to parity ({nets[best]:.2f} at one thread)",
+        "worst_net": f"{worst} is the furthest ({nets[worst]:.2f})",
+    }
+    dense = [
+        r for r in r1 if r["auto_engine"] == "im2col" and r["groups"] == 1 and r["input"][3] > 3
+    ]
+    lim = [r["auto_vs_limit"] for r in dense]
+    out["im2col"] = (
+        f"On the {len(dense)} records of dense layers (one group, more than 3 input channels) run by "
+        f"im2col, convlib reaches a median {statistics.median(lim):.2f} of the GEMM roofline, at least "
+        f"0.85 on {sum(v >= 0.85 for v in lim)} of them, and {geomean([r['auto_over_peer'] for r in dense]):.2f} "
+        f"times the faster peer's time"
+    )
+    wino = [
+        r
+        for r in r1
+        if r["kernel"][:2] == [3, 3] and (r["stride"], r["dilation"], r["groups"]) == (1, 1, 1)
+        and r["kernel"][2] >= 64
+    ]  # fmt: skip
+    wins = [r for r in wino if r["auto_over_peer"] < 1]
+    top = min(wino, key=lambda r: r["auto_over_peer"])
+    out["winograd"] = (
+        f"{len(wins)} of these {len(wino)} records beat the faster framework outright, the best being "
+        f"{_label(top)} at {top['auto_over_peer']:.2f}"
+    )
+    dil = sorted((r for r in r1 if r["dilation"] > 1), key=lambda r: (r["batch"], r["layer"]))
+    out["dilated"] = "; ".join(
+        f"{r['layer']} (N={r['batch']}): {r['auto_engine']}, {r['auto_over_peer']:.2f}" for r in dil
+    )
+    grouped = [r for r in r1 if r["groups"] > 1 and r["kernel"][2] > 1]
+    out["grouped"] = f"Grouped layers (ResNeXt-50): {_range(grouped)} times the faster peer at one thread"
+    gj = sorted((r for r in grouped if r["auto_engine"] == "grouped_jit"), key=lambda r: r["batch"])
+    out["grouped_jit"] = " and ".join(f"{r['auto_over_peer']:.2f} at batch {r['batch']}" for r in gj)
+    dw = [r for r in r1 if r["kernel"][2] == 1 and r["groups"] > 1]
+    dw3 = [r for r in dw if r["kernel"][:2] == [3, 3]]
+    dw5 = [r for r in dw if r["kernel"][:2] == [5, 5]]
+    out["depthwise"] = (
+        f"Depthwise layers: {_range(dw)} times the faster peer, at most "
+        f"{max(r['auto_vs_limit'] for r in dw):.2f} of the stream limit"
+    )
+    out["depthwise_kinds"] = f"run at {_range(dw3)} times; the $5\\times5$ ones at {_range(dw5)}"
+    stems = [r for r in r1 if r["input"][3] == 3]
+    out["stems"] = f"Inputs with 3 channels (the stems): {_range(stems)} times"
+    by = {(r["net"], r["layer"], r["batch"]): r for r in r1}
+    gains: dict[str, list[float]] = {}
+    for r in r2:
+        base = by[(r["net"], r["layer"], r["batch"])]
+        gains.setdefault(r["auto_engine"], []).append(base["time_s"]["auto"] / r["time_s"]["auto"])
+        gains.setdefault("torch_cl", []).append(base["time_s"]["torch_cl"] / r["time_s"]["torch_cl"])
+    g = {k: geomean(v) for k, v in gains.items()}
+    out["threads"] = (
+        f"im2col gained {g['im2col']:.2f} times over its one-thread time, Winograd $F(4\\times4)$ "
+        f"{g['winograd_f4']:.2f}, `taps` {g['taps']:.2f} and `depthwise_jit` {g['depthwise_jit']:.2f}, "
+        f"against {g['torch_cl']:.2f} for PyTorch channels_last"
+    )
+    m2 = two["meta"]
+    out["load2"] = (
+        f"started at a 1-minute load average of {m2['loadavg_at_start'][0]:.2f} and ended at "
+        f"{m2['loadavg_at_end'][0]:.2f}"
+    )
+    return out
+
+
+def _chapter_markdown() -> str:
+    nb = json.loads((ROOT / "chapters/12_algorithms.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    return " ".join(text.split())  # line breaks in the prose are spaces
+
+
+@pytest.mark.parametrize("name", sorted(facts()))
+def test_chapter12_quotes_the_stored_runs(name):
+    phrase = facts()[name]
+    assert " ".join(phrase.split()) in _chapter_markdown(), f"chapter 12 should say: {phrase}"
+
+
+if __name__ == "__main__":
+    for key, phrase in facts().items():
+        print(f"{key}: {phrase}\n")
