@@ -24,15 +24,16 @@ WORKSPACE_LIMIT_MIB = 64
 
 
 def peak_extra_mib(fn) -> float:
-    """Peak memory traced while ``fn()`` runs, minus the array it returns, plus the workspace
-    the engines keep between calls (:func:`convlib.engines._blocks.kept_bytes`), in MiB.
+    """Workspace of ``fn()`` in MiB: its traced peak minus the array it returns, plus kept buffers.
 
-    Kept buffers are memory the call holds without allocating it, so they count: an engine
-    that reuses a kept buffer is charged for it, and so is one that leaves other engines'
-    kept buffers beside its own.
+    The engines keep buffers between calls (:func:`convlib.engines._blocks.kept_bytes`); they are
+    memory a call holds without allocating it, so they count: an engine that reuses a kept
+    buffer is charged for it, and so is one that leaves other engines' kept buffers beside its own.
 
     Examples
     --------
+    >>> from convlib.engines import release_workspace
+    >>> _ = release_workspace()  # nothing kept: only the call's own allocations count
     >>> round(peak_extra_mib(lambda: np.zeros(2**20, np.uint8)), 2)  # the output is not workspace
     0.0
     >>> round(peak_extra_mib(lambda: (np.ones(2**20, np.uint8), np.zeros(1))[1]), 1)  # 1 MiB freed
