@@ -133,11 +133,10 @@ def conv(
     blocks = _blocks.plan(n, ho, 2 * sh * cols * o * item, budget=_blocks.CACHE_BYTES)
 
     def work(run):
-        # One buffer per worker for the whole run: a gathered block, split into phases.
+        # One buffer per worker for the whole run: a gathered block, split into phases. Cells
+        # past the end of a shorter phase are never written and never read.
         most = max((b1 - b0) * ((r1 - r0 - 1) * sh + eh) for b0, b1, r0, r1 in run)
-        buf = _blocks.scratch(
-            "grouped_jit.block", sw * most * wq * o, dtype
-        )  # cells past a phase: never read
+        buf = _blocks.scratch("grouped_jit.block", sw * most * wq * o, dtype)
         for b0, b1, r0, r1 in run:
             rows_in = (r1 - r0 - 1) * sh + eh
             yb = np.reshape(y[b0:b1, r0:r1], (b1 - b0, r1 - r0, wo * o), copy=False)
