@@ -52,7 +52,7 @@ TAPS_MAX_USEFUL = 0.6
 # kh * kw products over the input itself beat im2col's gather of kh * kw copies of it.
 TAPS_MIN_CHANNELS = 128
 # A dilated 3x3 layer runs as d_h * d_w Winograd convolutions, one call each: beyond this many
-# phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.5x im2col's time).
+# phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.4x im2col's time for F2).
 WINOGRAD_MAX_PHASES = 9
 # Groups of at most this many input channels run as C/groups compiled passes (grouped_jit);
 # wider groups make products wide enough for im2col's batched GEMM.
