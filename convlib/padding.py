@@ -56,6 +56,8 @@ def check_positive_int(value, name: str) -> int:
     ...
     ValueError: stride must be a positive integer, got 0 (non-positive stride is not supported)
     """
+    if type(value) is int and value > 0:  # the common case, checked several times per convolution
+        return value
     v = _as_int(value, name)
     if v <= 0:
         raise ValueError(f"{name} must be a positive integer, got {v} (non-positive {name} is not supported)")

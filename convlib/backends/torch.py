@@ -129,19 +129,23 @@ def _im2col(torch, xp, w, stride, dilation, groups):
     return y
 
 
+def _tap_view(xp, a, b, ho, wo, stride, dilation):
+    """The inputs tap ``(a, b)`` reads for every output: a strided view ``(N, H_out, W_out, C)``."""
+    (sh, sw), (dh, dw) = stride, dilation
+    return xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
+
+
 def _depthwise(torch, xp, w, stride, dilation, groups):
     """Tap accumulation of :mod:`convlib.engines.depthwise`: per tap a strided view times its weights."""
     depthwise.check_supported(tuple(w.shape))
     ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
-    (sh, sw), (dh, dw) = stride, dilation
     kh, kw, _, o = w.shape
     c = xp.shape[3]
     taps_w = w.reshape(kh, kw, c, o // c)
     y = xp.new_zeros((xp.shape[0], ho, wo, c, o // c))
     for a in range(kh):
         for b in range(kw):
-            view = xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
-            y.addcmul_(view[..., None], taps_w[a, b])
+            y.addcmul_(_tap_view(xp, a, b, ho, wo, stride, dilation)[..., None], taps_w[a, b])
     return y.reshape(xp.shape[0], ho, wo, o)
 
 
@@ -168,13 +172,12 @@ def _taps(torch, xp, w, stride, dilation, groups, pads):
 def _shifted(torch, xp, w, stride, dilation, groups):
     """One GEMM per tap over a strided view of the input, accumulated."""
     ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
-    (sh, sw), (dh, dw) = stride, dilation
     kh, kw, cg, o = w.shape
     og = o // groups
     y = xp.new_zeros((xp.shape[0], ho, wo, o))
     for a in range(kh):
         for b in range(kw):
-            view = xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
+            view = _tap_view(xp, a, b, ho, wo, stride, dilation)
             for g in range(groups):
                 y[..., g * og : (g + 1) * og] += (
                     view[..., g * cg : (g + 1) * cg] @ w[a, b, :, g * og : (g + 1) * og]
@@ -185,7 +188,6 @@ def _shifted(torch, xp, w, stride, dilation, groups):
 def _grouped(torch, xp, w, stride, dilation, groups):
     """The channel rounds of :func:`convlib.engines.grouped_jit.conv`, as tap accumulations."""
     ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
-    (sh, sw), (dh, dw) = stride, dilation
     kh, kw, cg, o = w.shape
     chan, tap = (torch.as_tensor(a, device=xp.device) for a in grouped_jit.rounds(tuple(w.shape), groups))
     outs = torch.arange(o, device=xp.device)
@@ -194,10 +196,7 @@ def _grouped(torch, xp, w, stride, dilation, groups):
         xr, wr = xp[..., chan[r]], w[:, :, tap[r], outs]  # round r: one input channel per output
         for a in range(kh):
             for b in range(kw):
-                view = xr[
-                    :, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw
-                ]
-                y.addcmul_(view, wr[a, b])
+                y.addcmul_(_tap_view(xr, a, b, ho, wo, stride, dilation), wr[a, b])
     return y
 
 

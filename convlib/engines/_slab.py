@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..padding import PADDING_MODES, Pads
+from ._blocks import scratch
 
 NO_PADS: Pads = ((0, 0), (0, 0))
 
@@ -110,8 +111,6 @@ def slab(
         if slot is None:
             out = np.zeros(shape, dtype=x.dtype)
         else:
-            from ._blocks import scratch
-
             out = scratch(slot, int(np.prod(shape)), x.dtype).reshape(shape)
             out.fill(0)
         i0, i1 = max(r0, t), min(r1, t + h)

@@ -52,10 +52,7 @@ _AXES = ("height", "width")
 
 
 def _positive(**values) -> tuple[int, ...]:
-    # Plain positive ints pass straight through: this runs several times in every convolution.
-    return tuple(
-        v if type(v) is int and v > 0 else check_positive_int(v, _NAMES[name]) for name, v in values.items()
-    )
+    return tuple(check_positive_int(v, _NAMES[name]) for name, v in values.items())
 
 
 def effective_kernel_size(k: int, dilation: int = 1) -> int:
