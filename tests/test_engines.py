@@ -195,8 +195,11 @@ def test_unknown_algorithm():
         ((1, 80, 80, 8), (15, 15, 8, 8), (2, 2), (1, 1), 1, "im2col"),
         ((8, 114, 114, 96), (3, 3, 1, 96), (2, 2), (1, 1), 96, "depthwise_jit"),  # MobileNetV2
         ((1, 18, 18, 672), (5, 5, 1, 672), (1, 1), (1, 1), 672, "depthwise_jit"),  # EfficientNet
-        ((8, 58, 58, 128), (3, 3, 4, 128), (1, 1), (1, 1), 32, "grouped_jit"),  # ResNeXt, 4 per group
-        ((8, 30, 30, 256), (3, 3, 8, 256), (1, 1), (1, 1), 32, "im2col"),  # 8 per group: batched GEMM
+        ((8, 58, 58, 128), (3, 3, 4, 128), (1, 1), (1, 1), 32, "planes_jit"),  # ResNeXt, 4 per group
+        ((8, 30, 30, 256), (3, 3, 8, 256), (1, 1), (1, 1), 32, "planes_jit"),  # 8 per group
+        ((1, 58, 58, 256), (3, 3, 8, 256), (2, 2), (1, 1), 32, "planes_jit"),  # 8 per group, stride 2
+        ((1, 58, 58, 8), (3, 3, 8, 256), (1, 1), (1, 1), 1, "im2col"),  # dense, 8 channels: not planes
+        ((1, 226, 226, 3), (3, 3, 3, 32), (2, 2), (1, 1), 1, "im2col"),  # 3-channel stem: dense
         ((8, 16, 16, 512), (3, 3, 16, 512), (1, 1), (1, 1), 32, "im2col"),  # no Winograd per group
     ],
 )
@@ -303,16 +306,17 @@ def test_conv2d_nchw_workspace_bounded(mode):
     assert extra <= WORKSPACE_LIMIT_MIB, extra
 
 
+@pytest.mark.parametrize("engine", ["grouped_jit", "planes_jit"])
 @pytest.mark.parametrize("stride, mode", [((1, 1), "zeros"), ((2, 3), "reflect"), ((1, 2), "circular")])
-def test_grouped_jit_column_blocks(monkeypatch, stride, mode, rng):
+def test_grouped_column_blocks(monkeypatch, engine, stride, mode, rng):
     # With a tiny buffer cap one output row no longer fits a block: the engine cuts rows into
     # column blocks, each gathered with its own padding and phases; the result must not change.
     x = rng.standard_normal((2, 9, 40, 8))
     w = rng.standard_normal((3, 3, 2, 12))
     kw = dict(stride=stride, dilation=(1, 2), groups=4, pads=((1, 1), (2, 2)), padding_mode=mode)
-    whole = ENGINES["grouped_jit"](x, w, **kw)
-    monkeypatch.setattr(_blocks, "BUFFER_BYTES", 2 * 5 * 12 * 8 * 8)  # about four output columns
-    cut = ENGINES["grouped_jit"](x, w, **kw)
+    whole = ENGINES[engine](x, w, **kw)
+    monkeypatch.setattr(_blocks, "BUFFER_BYTES", 2 * 5 * 12 * 8 * 8)  # a few output columns
+    cut = ENGINES[engine](x, w, **kw)
     mode_np = {"zeros": "constant", "reflect": "reflect", "circular": "wrap"}[mode]
     ref = naive.conv(np.pad(x, ((0, 0), (1, 1), (2, 2), (0, 0)), mode=mode_np), w, stride=stride,
                      dilation=(1, 2), groups=4)  # fmt: skip

@@ -21,7 +21,11 @@ algorithm can be timed on a GPU. Validation and sizes come from
 - **groups**: im2col runs them as one batched product (``bmm`` over the groups), as the NumPy
   engine does; shifted, Winograd and FFT loop over the groups, as in NumPy.
 - **grouped_jit** runs the same channel rounds (:func:`convlib.engines.grouped_jit.rounds`),
-  each a tap accumulation like depthwise's; **winograd** splits a dilated layer into the same
+  each a tap accumulation like depthwise's; **planes_jit** makes the same channel planes (row
+  and column phases, rows end to end at :func:`convlib.engines.planes_jit.plane_width`) and adds
+  every tap as one shifted run of them, but for the whole batch at once and as one batched
+  product over the groups per tap (``baddbmm``); the NumPy engine goes block by block, four
+  output channels at a time; **winograd** splits a dilated layer into the same
   phases, of the input padded once.
 - **depthwise** and **depthwise_jit** are one torch implementation: the tap accumulation of
   :mod:`convlib.engines.depthwise` (each tap a strided view times per-channel weights, added
@@ -39,7 +43,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import ENGINES, _check_supported, choose_algorithm, depthwise, grouped_jit, taps, winograd
+from ..engines import (
+    ENGINES,
+    _check_supported,
+    choose_algorithm,
+    depthwise,
+    grouped_jit,
+    planes_jit,
+    taps,
+    winograd,
+)
 from ..engines._blocks import blocks
 from ..layout import compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
@@ -200,6 +213,31 @@ def _grouped(torch, xp, w, stride, dilation, groups):
     return y
 
 
+def _planes(torch, xp, w, stride, dilation, groups):
+    """The channel planes of :func:`convlib.engines.planes_jit.conv`: each tap one shifted run of them."""
+    ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
+    n, hp, wp, c = xp.shape
+    kh, kw, cg, o = w.shape
+    (sh, sw), (dh, dw), og = stride, dilation, o // groups
+    rows, q = ho + ((kh - 1) * dh) // sh, planes_jit.plane_width(wo, kw, sw, dw)
+    # Padded rows r * s_h + u and columns q * s_w + v; cells past the padded input are zeros.
+    big = xp.new_zeros((n, rows * sh, q * sw, c))
+    hh, ww = min(rows * sh, hp), min(q * sw, wp)
+    big[:, :hh, :ww] = xp[:, :hh, :ww]
+    planes = big.reshape(n, rows, sh, q, sw, c).permute(5, 2, 4, 0, 1, 3).reshape(groups, cg, sh, sw, -1)
+    flat = ((n - 1) * rows + ho - 1) * q + wo  # up to the last valid output
+    acc = xp.new_zeros((groups, og, flat))
+    wg = w.reshape(kh, kw, cg, groups, og).permute(0, 1, 3, 4, 2)  # (kh, kw, G, O/G, C/G)
+    for a in range(kh):
+        for b in range(kw):
+            off = ((a * dh) // sh) * q + (b * dw) // sw
+            run = planes[:, :, (a * dh) % sh, (b * dw) % sw, off : off + flat]
+            acc.baddbmm_(wg[a, b], run)
+    full = acc.new_zeros((o, n * rows * q))
+    full[:, :flat] = acc.reshape(o, flat)
+    return full.reshape(o, n, rows, q)[:, :, :ho, :wo].permute(1, 2, 3, 0)
+
+
 def _winograd(torch, xp, w, stride, dilation, groups, m):
     """F(m x m, 3 x 3) with the transforms of :mod:`convlib.engines.winograd`; dilated by phases.
 
@@ -266,6 +304,7 @@ TORCH_ENGINES = {
     "depthwise": _depthwise,
     "depthwise_jit": _depthwise,
     "grouped_jit": _grouped,
+    "planes_jit": _planes,
     "taps": _taps,  # called on the unpadded input with the pads (see conv2d)
 }
 

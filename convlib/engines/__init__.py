@@ -13,9 +13,11 @@ one batched GEMM), ``shifted`` (one GEMM per tap over the input itself), ``winog
 (overlap-save FFT), ``taps`` (one GEMM per tap over the outputs that tap reads inside the
 input: zero padding skipped), ``depthwise``
 (one input channel per group: a NumPy tap loop), ``depthwise_jit`` (the same loop compiled
-with numba, imported on first use) and ``grouped_jit`` (any grouped layer as ``C/groups``
-passes of that compiled loop). Every fast engine pads block by block (:mod:`._slab`) and
-works in blocks, so its workspace stays under 64 MiB besides the output
+with numba, imported on first use), ``grouped_jit`` (any grouped layer as ``C/groups``
+passes of that compiled loop) and ``planes_jit`` (a compiled direct convolution over channel
+planes, every tap one shifted run of a plane: layers with few channels per group). Every
+fast engine pads block by block (:mod:`._slab`) and works in blocks, so its workspace stays
+under 64 MiB besides the output
 (``_blocks.BUFFER_BYTES``), split over the worker threads of :mod:`._threads`. Each thread
 keeps up to 16 MiB of those buffers between calls (``_blocks.scratch``: fresh pages cost a
 fault each); :func:`release_workspace` frees them.
@@ -24,7 +26,19 @@ fault each); :func:`release_workspace` frees them.
 from __future__ import annotations
 
 from ..shapes import window_count
-from . import _blocks, depthwise, depthwise_jit, fft, grouped_jit, im2col, naive, shifted, taps, winograd
+from . import (
+    _blocks,
+    depthwise,
+    depthwise_jit,
+    fft,
+    grouped_jit,
+    im2col,
+    naive,
+    planes_jit,
+    shifted,
+    taps,
+    winograd,
+)
 from ._blocks import release as release_workspace
 from ._threads import get_threads, set_threads
 
@@ -54,9 +68,9 @@ TAPS_MIN_CHANNELS = 128
 # A dilated 3x3 layer runs as d_h * d_w Winograd convolutions, one call each: beyond this many
 # phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.4x im2col's time for F2).
 WINOGRAD_MAX_PHASES = 9
-# Groups of at most this many input channels run as C/groups compiled passes (grouped_jit);
-# wider groups make products wide enough for im2col's batched GEMM.
-GROUPED_JIT_MAX_CHANNELS = 4
+# Groups of at most this many input channels run as a direct convolution over channel planes
+# (planes_jit); from 16 per group (ResNeXt's 14x14x512) im2col's batched GEMM was faster.
+PLANES_MAX_CHANNELS = 8
 
 ENGINES = {
     "naive": naive.conv,
@@ -68,6 +82,7 @@ ENGINES = {
     "depthwise": depthwise.conv,
     "depthwise_jit": depthwise_jit.conv,
     "grouped_jit": grouped_jit.conv,
+    "planes_jit": planes_jit.conv,
     "taps": taps.conv,
 }
 
@@ -117,9 +132,11 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     2. Zero padding that most taps read (``pads`` given, ``padding_mode="zeros"``, at most
        ``TAPS_MAX_USEFUL`` of the tap reads inside the input, :func:`.taps.useful_fraction`):
        ``taps``, which skips them (DeepLabv3's ASPP: dilation 12 on a 14x14 map, 18% useful).
-    3. Groups of at most ``GROUPED_JIT_MAX_CHANNELS`` input channels: ``grouped_jit``
-       (ResNeXt's first stage, 32 groups of 4: the batched GEMM's products are 4 columns
-       wide); wider groups: ``im2col``, one batched GEMM.
+    3. Groups of at most ``PLANES_MAX_CHANNELS`` input channels: ``planes_jit`` (ResNeXt's
+       first two stages, 32 groups of 4 and of 8: the batched GEMM's products would be 4 or
+       8 columns wide and 36 or 72 deep); wider groups: ``im2col``, one batched GEMM.
+       ``grouped_jit`` is never chosen: ``planes_jit`` was faster on every grouped layer of
+       the suite.
     4. A dense 3x3 stride-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
        channels: ``winograd_f4`` if one product has at least ``WINOGRAD_F4_MIN_TILES`` 4x4
        output tiles, else ``winograd_f2`` if it has at least ``WINOGRAD_F2_MIN_TILES`` 2x2
@@ -150,7 +167,9 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     >>> choose_algorithm((8, 114, 114, 96), (3, 3, 1, 96), stride=(2, 2), dilation=(1, 1), groups=96)
     'depthwise_jit'
     >>> choose_algorithm((8, 58, 58, 128), (3, 3, 4, 128), stride=(1, 1), dilation=(1, 1), groups=32)
-    'grouped_jit'
+    'planes_jit'
+    >>> choose_algorithm((8, 16, 16, 512), (3, 3, 16, 512), stride=(1, 1), dilation=(1, 1), groups=32)
+    'im2col'
     """
     kh, kw, cg, o = w_shape
     stride, dilation = tuple(stride), tuple(dilation)
@@ -164,7 +183,7 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
         if useful <= TAPS_MAX_USEFUL:
             return "taps"
     if groups > 1:
-        return "grouped_jit" if cg <= GROUPED_JIT_MAX_CHANNELS else "im2col"
+        return "planes_jit" if cg <= PLANES_MAX_CHANNELS else "im2col"
     dilated = dilation != (1, 1)
     phases_ok = not dilated or (padding_mode == "zeros" and dilation[0] * dilation[1] <= WINOGRAD_MAX_PHASES)
     if (kh, kw) == (3, 3) and stride == (1, 1) and phases_ok:

@@ -12,8 +12,9 @@ input channel, and the ``C/groups`` rounds summed are the layer. The loops are t
 Measured while building it (one thread): ResNeXt's 56x56x128 layer with 32 groups, batch 1,
 2.3 ms against 3.5 ms for im2col (PyTorch 0.9 ms); batch 8, 15.5 against 26.6 ms. With 8
 channels per group it is already slower than im2col (28x28x256: 3.4 against 1.7 ms): each
-round costs a gather and a pass, so ``auto`` takes it only up to
-``engines.GROUPED_JIT_MAX_CHANNELS`` channels per group.
+round costs a gather and a pass. :mod:`.planes_jit` later beat it on every grouped layer of
+the suite (the 56x56x128 one at batch 8: 5.8 against 13.1 ms), so ``auto`` no longer takes
+this engine; it stays as the depthwise loop's generalisation, selectable by name.
 """
 
 from __future__ import annotations
