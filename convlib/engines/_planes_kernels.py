@@ -26,22 +26,23 @@ jit = numba.njit(nogil=True, cache=True, fastmath={"contract", "reassoc"})
 
 
 @jit
-def gather(x, ri, ci, b0, images, r0, rows, sh, sw, t):
-    # t (C, s_h, s_w, images * rows, Q): t[c, u, v, m * rows + r, q] = padded input of image
-    # b0 + m at padded row (r0 + r) * s_h + u, column q * s_w + v; ri and ci map padded
-    # coordinates to input ones (-1, or past their end: a zero cell). ci starts at the block's
-    # first padded column.
-    c, q_len = t.shape[0], t.shape[4]
+def gather(x, ri, ci, b0, images, r0, rows, sh, sw, q_len, t):
+    # t (C, >= s_h * s_w * F), F = images * rows * Q: t[c, (u * s_w + v) * F + (m * rows + r) * Q + q]
+    # = padded input of image b0 + m at padded row (r0 + r) * s_h + u, column q * s_w + v; ri
+    # and ci map padded coordinates to input ones (-1, or past their end: a zero cell). ci
+    # starts at the block's first padded column.
+    c, f_len = t.shape[0], images * rows * q_len
     for m in range(images):
         for r in range(rows):
             for u in range(sh):
                 pr = (r0 + r) * sh + u
                 src_r = ri[pr] if pr < ri.shape[0] else -1
                 for v in range(sw):
+                    row = (u * sw + v) * f_len + (m * rows + r) * q_len
                     for q in range(q_len):
                         pc = q * sw + v
                         src_c = ci[pc] if pc < ci.shape[0] else -1
-                        dst = t[:, u, v, m * rows + r, q]
+                        dst = t[:, row + q]
                         if src_r < 0 or src_c < 0:
                             for k in range(c):
                                 dst[k] = 0
@@ -52,7 +53,7 @@ def gather(x, ri, ci, b0, images, r0, rows, sh, sw, t):
 
 
 @jit
-def _four(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
+def _four(t, w, acc, g, k, sh, sw, dh, dw, q_len, f_len, n):
     # acc[k .. k + 3, :n] = the four output channels from k on, all taps and input channels of group g.
     kh, kw, cg = w.shape[0], w.shape[1], w.shape[2]
     d0, d1, d2, d3 = acc[k, :n], acc[k + 1, :n], acc[k + 2, :n], acc[k + 3, :n]
@@ -64,9 +65,9 @@ def _four(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
     for a in range(kh):
         u, off_a = (a * dh) % sh, ((a * dh) // sh) * q_len
         for b in range(kw):
-            v, off = (b * dw) % sw, off_a + (b * dw) // sw
+            off = (u * sw + (b * dw) % sw) * f_len + off_a + (b * dw) // sw
             for c0 in range(0, cg - 1, 2):
-                s0, s1 = tf[g * cg + c0, u, v, off : off + n], tf[g * cg + c0 + 1, u, v, off : off + n]
+                s0, s1 = t[g * cg + c0, off : off + n], t[g * cg + c0 + 1, off : off + n]
                 we, wf = w[a, b, c0, k : k + 4], w[a, b, c0 + 1, k : k + 4]
                 e0, e1, e2, e3 = we[0], we[1], we[2], we[3]
                 f0, f1, f2, f3 = wf[0], wf[1], wf[2], wf[3]
@@ -77,7 +78,7 @@ def _four(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
                     d2[f] += e2 * x0 + f2 * x1
                     d3[f] += e3 * x0 + f3 * x1
             if cg % 2:
-                s0 = tf[g * cg + cg - 1, u, v, off : off + n]
+                s0 = t[g * cg + cg - 1, off : off + n]
                 we = w[a, b, cg - 1, k : k + 4]
                 e0, e1, e2, e3 = we[0], we[1], we[2], we[3]
                 for f in range(n):
@@ -89,7 +90,7 @@ def _four(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
 
 
 @jit
-def _one(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
+def _one(t, w, acc, g, k, sh, sw, dh, dw, q_len, f_len, n):
     # acc[k, :n] = output channel k (the last channels of a group whose width is not a multiple of four).
     kh, kw, cg = w.shape[0], w.shape[1], w.shape[2]
     d0 = acc[k, :n]
@@ -98,26 +99,24 @@ def _one(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n):
     for a in range(kh):
         u, off_a = (a * dh) % sh, ((a * dh) // sh) * q_len
         for b in range(kw):
-            v, off = (b * dw) % sw, off_a + (b * dw) // sw
+            off = (u * sw + (b * dw) % sw) * f_len + off_a + (b * dw) // sw
             for c in range(cg):
-                s0, e0 = tf[g * cg + c, u, v, off : off + n], w[a, b, c, k]
+                s0, e0 = t[g * cg + c, off : off + n], w[a, b, c, k]
                 for f in range(n):
                     d0[f] += e0 * s0[f]
 
 
 @jit
-def planes(t, w, acc, groups, sh, sw, dh, dw, n):
-    # acc (O, >= n): acc[o, f] for the first n flat outputs of the block held in t.
-    c, q_len = t.shape[0], t.shape[4]
-    tf = t.reshape(c, sh, sw, t.shape[3] * q_len)
+def planes(t, w, acc, groups, sh, sw, dh, dw, q_len, f_len, n):
+    # acc (O, >= n): acc[o, f] for the first n flat outputs of the block held in t (see gather).
     og = w.shape[3] // groups
     for g in range(groups):
         k, end = g * og, (g + 1) * og
         while k + 4 <= end:
-            _four(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n)
+            _four(t, w, acc, g, k, sh, sw, dh, dw, q_len, f_len, n)
             k += 4
         while k < end:
-            _one(tf, w, acc, g, k, sh, sw, dh, dw, q_len, n)
+            _one(t, w, acc, g, k, sh, sw, dh, dw, q_len, f_len, n)
             k += 1
 
 

@@ -15,9 +15,9 @@ makes a tap one run instead of one run per row.
 Measured while building it (one thread, float32, hot loop; PyTorch NCHW in the same run):
 ResNeXt's 56x56x128 layer with 32 groups of 4, batch 8, 5.8 ms (PyTorch 7.4, ``grouped_jit``
 15.5, im2col 26.6); its 28x28x256 layer with 32 groups of 8, batch 8, 4.5 ms (PyTorch 3.2,
-im2col 12.5). From 16 channels per group on 14x14 and 7x7 maps the runs are short and the
-products wide enough for im2col (14x14x512, batch 1: 0.9 against 0.8 ms), so ``auto`` takes
-this engine only up to ``engines.PLANES_MAX_CHANNELS`` channels per group.
+im2col 12.5). With 32 channels per group on a 7x7 map at batch 1 the runs are 61 values
+long and the products wide enough for im2col (ResNeXt's 7x7x1024: 0.97 against 0.63 ms), so
+``auto`` takes this engine only up to ``engines.PLANES_MAX_CHANNELS`` channels per group.
 """
 
 from __future__ import annotations
@@ -54,6 +54,25 @@ def plane_width(cols: int, kw: int, stride: int, dilation: int) -> int:
     return cols + ((kw - 1) * dilation) // stride
 
 
+def _spread(values: int, item: int) -> int:
+    """A row length of at least ``values`` whose byte size is an odd number of 64-byte lines.
+
+    The gather writes one value to each of ``C`` planes in turn, and the compiled loop reads
+    two planes while it writes four accumulator rows: with rows a power of two apart those
+    addresses share a few cache sets and alias in the store buffer. 14x14 maps made planes of
+    exactly 1 KiB, and the gather of ResNeXt's 14x14x512 layer at batch 8 took 8.7 ms for
+    3.2 MB (0.4 GB/s) until the rows were spread.
+
+    Examples
+    --------
+    >>> _spread(256, 4), _spread(250, 4), _spread(5, 8)
+    (272, 272, 8)
+    """
+    line = 64 // item
+    lines = -(-values // line)
+    return (lines + 1 - lines % 2) * line
+
+
 def conv(
     xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups, pads=NO_PADS, padding_mode="zeros"
 ) -> np.ndarray:
@@ -88,11 +107,13 @@ def conv(
     Shape
     -----
     ``H_out = floor((H + p_top + p_bottom - d*(kh-1) - 1) / s) + 1``, likewise ``W_out``.
-    Workspace per worker thread: the planes of one block,
-    ``C * s_h * s_w * B * (R + e_h) * Q`` values, and its accumulators, ``O * B * (R + e_h) * Q``
-    values, for ``B`` images of ``R`` output rows, ``e_h = ((kh - 1) * d_h) // s_h`` extra rows
-    and ``Q = J + ((kw - 1) * d_w) // s_w`` (:func:`plane_width`) for ``J`` output columns per
-    block; blocks are sized to stay in the caches, and under ``_blocks.buffer_bytes()`` in all.
+    Workspace per worker thread: the planes of one block, about
+    ``C * s_h * s_w * B * (R + e_h) * Q`` values, and its accumulators, about
+    ``O * B * (R + e_h) * Q`` values (each plane and accumulator row rounded up to an odd
+    number of cache lines), for ``B`` images of ``R`` output rows, ``e_h = ((kh - 1) * d_h) // s_h``
+    extra rows and ``Q = J + ((kw - 1) * d_w) // s_w`` (:func:`plane_width`) for ``J`` output
+    columns per block; blocks are sized to stay in the caches, and under
+    ``_blocks.buffer_bytes()`` in all.
 
     Examples
     --------
@@ -132,13 +153,15 @@ def conv(
             for j0 in range(0, wo, jb):
                 cols = min(wo, j0 + jb) - j0
                 q = plane_width(cols, kw, sw, dw)
-                planes = _blocks.scratch("planes_jit.planes", c * sh * sw * images * rows * q, dtype)
-                planes = planes.reshape(c, sh, sw, images * rows, q)
+                f_len = images * rows * q  # one phase of one channel
+                span = _spread(sh * sw * f_len, item)
+                planes = _blocks.scratch("planes_jit.planes", c * span, dtype).reshape(c, span)
                 # Flat outputs up to the last valid one of the last image.
                 flat = ((images - 1) * rows + r1 - r0 - 1) * q + cols
-                acc = _blocks.scratch("planes_jit.acc", o * flat, dtype).reshape(o, flat)
-                kernels.gather(x, ri, ci[j0 * sw :], b0, images, r0, rows, sh, sw, planes)
-                kernels.planes(planes, wk, acc, groups, sh, sw, dh, dw, flat)
+                acc_span = _spread(flat, item)
+                acc = _blocks.scratch("planes_jit.acc", o * acc_span, dtype).reshape(o, acc_span)
+                kernels.gather(x, ri, ci[j0 * sw :], b0, images, r0, rows, sh, sw, q, planes)
+                kernels.planes(planes, wk, acc, groups, sh, sw, dh, dw, q, f_len, flat)
                 kernels.scatter(acc, y, b0, images, rows, r0, r1 - r0, j0, cols, q)
 
     run_split(work, blocks)
