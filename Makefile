@@ -55,7 +55,9 @@ verify: $(STAMP)
 # One thread (the book's table) and all cores; each about a minute and a half on 2 cores.
 # Idle OpenMP (PyTorch) and OpenBLAS threads would otherwise spin on the cores the next
 # contender needs; these settings must be in place before the libraries load.
-BENCH_ENV = OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
+# OPENBLAS_CORETYPE unset: OpenBLAS picks the kernels it detects for this CPU, as it does where
+# nobody set the variable (a machine that sets it to Haswell would run AVX2 kernels on AVX-512).
+BENCH_ENV = env -u OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4
 bench: $(STAMP)
 	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 1 --batch 1 8 --repeats 9 --json benchmarks/suite_cpu_1thread.json
 	$(BENCH_ENV) $(BIN)/python -m convlib.proof.bench --threads 2 --batch 1 8 --repeats 9 --json benchmarks/suite_cpu_2threads.json

@@ -69,9 +69,9 @@ TAPS_MIN_CHANNELS = 128
 # phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.4x im2col's time for F2).
 WINOGRAD_MAX_PHASES = 9
 # Groups of at most this many input channels run as a direct convolution over channel planes
-# (planes_jit); with 32 per group (ResNeXt's 7x7x1024 at batch 1: 0.97 against 0.63 ms)
-# im2col's batched GEMM was faster.
-PLANES_MAX_CHANNELS = 16
+# (planes_jit); from 16 per group im2col's batched GEMM was faster (ResNeXt's 14x14x512,
+# one thread: 0.81 against 1.02 ms at batch 1, 6.1 against 6.7 ms at batch 8).
+PLANES_MAX_CHANNELS = 8
 
 ENGINES = {
     "naive": naive.conv,
@@ -134,8 +134,8 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
        ``TAPS_MAX_USEFUL`` of the tap reads inside the input, :func:`.taps.useful_fraction`):
        ``taps``, which skips them (DeepLabv3's ASPP: dilation 12 on a 14x14 map, 18% useful).
     3. Groups of at most ``PLANES_MAX_CHANNELS`` input channels: ``planes_jit`` (ResNeXt's
-       first three stages, 32 groups of 4, 8 and 16: the batched GEMM's products would be
-       4 to 16 columns wide and 36 to 144 deep); wider groups: ``im2col``, one batched GEMM.
+       first two stages, 32 groups of 4 and of 8: the batched GEMM's products would be 4 or
+       8 columns wide and 36 or 72 deep); wider groups: ``im2col``, one batched GEMM.
        ``grouped_jit`` is never chosen: ``planes_jit`` was faster on every grouped layer of
        the suite.
     4. A dense 3x3 stride-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
@@ -169,7 +169,7 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     'depthwise_jit'
     >>> choose_algorithm((8, 58, 58, 128), (3, 3, 4, 128), stride=(1, 1), dilation=(1, 1), groups=32)
     'planes_jit'
-    >>> choose_algorithm((1, 9, 9, 1024), (3, 3, 32, 1024), stride=(1, 1), dilation=(1, 1), groups=32)
+    >>> choose_algorithm((1, 16, 16, 512), (3, 3, 16, 512), stride=(1, 1), dilation=(1, 1), groups=32)
     'im2col'
     """
     kh, kw, cg, o = w_shape

@@ -15,9 +15,9 @@ makes a tap one run instead of one run per row.
 Measured while building it (one thread, float32, hot loop; PyTorch NCHW in the same run):
 ResNeXt's 56x56x128 layer with 32 groups of 4, batch 8, 5.8 ms (PyTorch 7.4, ``grouped_jit``
 15.5, im2col 26.6); its 28x28x256 layer with 32 groups of 8, batch 8, 4.5 ms (PyTorch 3.2,
-im2col 12.5). With 32 channels per group on a 7x7 map at batch 1 the runs are 61 values
-long and the products wide enough for im2col (ResNeXt's 7x7x1024: 0.97 against 0.63 ms), so
-``auto`` takes this engine only up to ``engines.PLANES_MAX_CHANNELS`` channels per group.
+im2col 12.5). From 16 channels per group on, with OpenBLAS's AVX-512 kernels, the products
+are wide enough for im2col (ResNeXt's 14x14x512 at batch 8: 6.1 against 6.7 ms), so ``auto``
+takes this engine only up to ``engines.PLANES_MAX_CHANNELS`` channels per group.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -205,11 +206,30 @@ def meta(threads: int, repeats: int, quick: bool, torch, tf, load_start) -> dict
         # steal the cores of whichever contender runs next; `make bench` sets these so they sleep.
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
         "OPENBLAS_THREAD_TIMEOUT": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
+        # A set OPENBLAS_CORETYPE overrides OpenBLAS's own choice of kernels (blas above says
+        # which ran); `make bench` unsets it, as on a machine where nobody set it.
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "cpu": _cpu_model(),
         # The machine is shared: a 1-minute load average above the thread count means other
         # processes competed for the cores while this ran, and timings are noisy.
         "loadavg_at_start": list(load_start),
         "loadavg_at_end": list(os.getloadavg()),
     }
+
+
+def _cpu_model() -> str | None:
+    """``"<model name>, family F model M"`` from ``/proc/cpuinfo`` (Linux), else None."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    fields = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    if "model name" not in fields:
+        return None
+    return f"{fields['model name']}, family {fields.get('cpu family')} model {fields.get('model')}"
 
 
 def main(argv=None) -> int:
