@@ -82,8 +82,10 @@ def facts() -> dict[str, str]:
     )
     grouped = [r for r in r1 if r["groups"] > 1 and r["kernel"][2] > 1]
     out["grouped"] = f"Grouped layers (ResNeXt-50): {_range(grouped)} times the faster peer at one thread"
-    gj = sorted((r for r in grouped if r["auto_engine"] == "grouped_jit"), key=lambda r: r["batch"])
-    out["grouped_jit"] = " and ".join(f"{r['auto_over_peer']:.2f} at batch {r['batch']}" for r in gj)
+    planes = [r for r in grouped if r["auto_engine"] == "planes_jit"]
+    out["planes_jit"] = (
+        f"`planes_jit` runs the {len(planes)} records of the first two stages at {_range(planes)}"
+    )
     dw = [r for r in r1 if r["kernel"][2] == 1 and r["groups"] > 1]
     dw3 = [r for r in dw if r["kernel"][:2] == [3, 3]]
     dw5 = [r for r in dw if r["kernel"][:2] == [5, 5]]
@@ -103,7 +105,8 @@ def facts() -> dict[str, str]:
     g = {k: geomean(v) for k, v in gains.items()}
     out["threads"] = (
         f"im2col gained {g['im2col']:.2f} times over its one-thread time, Winograd $F(4\\times4)$ "
-        f"{g['winograd_f4']:.2f}, `taps` {g['taps']:.2f} and `depthwise_jit` {g['depthwise_jit']:.2f}, "
+        f"{g['winograd_f4']:.2f}, `taps` {g['taps']:.2f}, `planes_jit` {g['planes_jit']:.2f} and "
+        f"`depthwise_jit` {g['depthwise_jit']:.2f}, "
         f"against {g['torch_cl']:.2f} for PyTorch channels_last"
     )
     m2 = two["meta"]

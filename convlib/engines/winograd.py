@@ -175,18 +175,34 @@ def conv_f(
     # B^T along each axis in turn, whose (a x a) products are too small for BLAS.
     in_t, out_t = np.kron(bt, bt), np.kron(at, at)  # (a*a, a*a) and (m*m, a*a)
     y = np.empty((n, ho, wo, o), dtype=dtype) if out is None else out
-    # Output channels in chunks so that one chunk of U (a*a*cg*oc values) fits a buffer.
-    oc = max(1, min(og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize)))
-    chunks = [(g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
-    cached = (u_cache if u_cache is not None else {}) if len(chunks) == groups else None  # keep U when small
+    # U, the transformed kernel, is made once per call and shared by the worker threads, in
+    # passes of output-channel chunks of at most one buffer in all, each pass one split of the
+    # tile blocks over the threads; but where U takes several passes (a 512x512 kernel's U for
+    # F(4x4) is 37.7 MB) every pass transforms the input tiles again, and where that costs more
+    # flops than transforming the kernel again for every block, each block makes its own U.
+    # Measured, one F(2x2) layer 14x14x512 at batch 1 on two threads: 10.1 ms with U made per
+    # block, 7.2 ms in two passes; F(4x4) at batch 8, one thread (one block): 36 against 49 ms.
+    chunks = _chunks(groups, og, _blocks.BUFFER_BYTES // (a * a * cg * dtype.itemsize))
+    passes = _passes(chunks, a * a * cg * dtype.itemsize)
+    oc = max(o1 - o0 for _, o0, o1 in chunks)
+    cache = (u_cache if u_cache is not None else {}) if len(passes) == 1 else {}  # phases share U
     row_bytes = tw * a * a * max(cg, oc) * dtype.itemsize
     # Cache-sized blocks of tiles (measured at batch 8: 14 ms on ResNet's 56x56x64 layer against
     # 24 ms with 16 MiB blocks), but at least MIN_BLOCK_TILES tiles, the rows of the products:
     # with 256 or 512 channels fewer rows make those products too small for BLAS.
     tile_bytes = a * a * max(cg, oc) * dtype.itemsize
     budget = max(_blocks.CACHE_BYTES // 2, MIN_BLOCK_TILES * tile_bytes)
+    plan = _blocks.plan(n, th, row_bytes, budget=budget)
+    v_flops = 2 * a**4 * n * th * tw * cg * groups  # the input transform of every tile
+    u_flops = 2 * 9 * a * a * cg * o  # the whole kernel transform
+    if len(passes) > 1 and (len(passes) - 1) * v_flops >= (len(plan) - 1) * u_flops:
+        # One pass; each worker makes U per block, a chunk of at most its share of the cap at a time.
+        passes = [_chunks(groups, og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize))]
+        per_block = True
+    else:
+        per_block = False
 
-    def work(run):
+    def work(run, todo, us):
         for b0, b1, r0, r1 in run:
             part = _block(xp, b0, b1, r0, r1, m, tw, pads, padding_mode).astype(dtype, copy=False)
             # The transforms and products go to reused buffers (page faults cost more than
@@ -194,30 +210,66 @@ def conv_f(
             tiles = sliding_window_view(part, (a, a), axis=(1, 2))[:, ::m, ::m]  # (B, tr, tw, C, a, a)
             t = tiles.shape[0] * tiles.shape[1] * tiles.shape[2]
             rows_out = min(ho, r1 * m) - r0 * m
-            for g in range(groups):
+            for g in sorted({g for g, _, _ in todo}):
                 d = _blocks.scratch("winograd.tiles", a * a * t * cg, dtype).reshape(
                     (a, a) + tiles.shape[:3] + (cg,)
                 )
                 np.copyto(d, tiles[..., g * cg : (g + 1) * cg, :, :].transpose(4, 5, 0, 1, 2, 3))
                 v = _blocks.scratch("winograd.v", a * a * t * cg, dtype).reshape(a * a, t, cg)
                 np.matmul(in_t, d.reshape(a * a, -1), out=v.reshape(a * a, -1))
-                for o0, o1 in chunks[g * len(chunks) // groups : (g + 1) * len(chunks) // groups]:
-                    u = cached.get(o0) if cached is not None else None
-                    if u is None:
-                        u = _kernel_transform(gm, w[..., o0:o1], dtype)
-                        if cached is not None:
-                            cached[o0] = u
+                for _, o0, o1 in (ch for ch in todo if ch[0] == g):
                     prod = _blocks.scratch("winograd.prod", a * a * t * (o1 - o0), dtype).reshape(
                         a * a, t, -1
                     )
+                    u = _kernel_transform(gm, w[..., o0:o1], dtype) if us is None else us[o0]
                     np.matmul(v, u, out=prod)  # (a*a, t, o1 - o0)
                     yt = _blocks.scratch("winograd.out", m * m * t * (o1 - o0), dtype).reshape(m * m, -1)
                     np.matmul(out_t, prod.reshape(a * a, -1), out=yt)
                     yt = yt.reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
                     _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
 
-    run_split(work, _blocks.plan(n, th, row_bytes, budget=budget))
+    for todo in passes:
+        us = None if per_block else {}
+        for _, o0, o1 in [] if per_block else todo:
+            if o0 not in cache:
+                cache[o0] = _kernel_transform(gm, w[..., o0:o1], dtype)
+            us[o0] = cache[o0]
+        run_split(lambda run, todo=todo, us=us: work(run, todo, us), plan)
+        if len(passes) > 1:
+            cache.clear()
     return y
+
+
+def _chunks(groups: int, og: int, most: int) -> list[tuple[int, int, int]]:
+    """Each group's output channels in equal chunks of at most ``most``: ``(g, o0, o1)``.
+
+    Examples
+    --------
+    >>> _chunks(2, 5, 3)
+    [(0, 0, 3), (0, 3, 5), (1, 5, 8), (1, 8, 10)]
+    """
+    oc = max(1, min(og, most))
+    oc = -(-og // -(-og // oc))
+    return [(g, g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
+
+
+def _passes(chunks, bytes_per_channel: int) -> list[list]:
+    """``chunks`` ``(g, o0, o1)`` in order, cut into runs whose U takes at most one buffer in all.
+
+    Examples
+    --------
+    >>> _passes([(0, 0, 4), (0, 4, 8), (1, 8, 12)], bytes_per_channel=_blocks.BUFFER_BYTES // 8)
+    [[(0, 0, 4), (0, 4, 8)], [(1, 8, 12)]]
+    """
+    out, size = [[]], 0
+    for ch in chunks:
+        need = (ch[2] - ch[1]) * bytes_per_channel
+        if out[-1] and size + need > _blocks.BUFFER_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(ch)
+        size += need
+    return out
 
 
 def _phase(size: int, before: int, after: int, r: int, d: int) -> tuple[int, int, int]:
