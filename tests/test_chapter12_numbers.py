@@ -19,10 +19,20 @@ from convlib.proof.bench_report import geomean
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _runs():
-    one = json.loads((ROOT / "benchmarks/suite_cpu_1thread.json").read_text())
-    two = json.loads((ROOT / "benchmarks/suite_cpu_2threads.json").read_text())
+def _runs(tag: str = ""):
+    one = json.loads((ROOT / f"benchmarks/suite_cpu_1thread{tag}.json").read_text())
+    two = json.loads((ROOT / f"benchmarks/suite_cpu_2threads{tag}.json").read_text())
     return one, two
+
+
+def _gains(r1, r2, engine_prefix: str) -> list[tuple[dict, float]]:
+    """``(two-thread record, one-thread / two-thread time)`` of the records ``auto`` ran by that engine."""
+    by = {(r["net"], r["layer"], r["batch"]): r for r in r1}
+    return [
+        (r, by[(r["net"], r["layer"], r["batch"])]["time_s"]["auto"] / r["time_s"]["auto"])
+        for r in r2
+        if r["auto_engine"].startswith(engine_prefix)
+    ]
 
 
 def _label(r) -> str:
@@ -108,6 +118,27 @@ def facts() -> dict[str, str]:
         f"{g['winograd_f4']:.2f}, `taps` {g['taps']:.2f}, `planes_jit` {g['planes_jit']:.2f} and "
         f"`depthwise_jit` {g['depthwise_jit']:.2f}, "
         f"against {g['torch_cl']:.2f} for PyTorch channels_last"
+    )
+    wide = [r for r in grouped if r["auto_engine"] == "im2col"]
+    out["wide_groups"] = f"16 and 32 wide, at {_range(wide)}"
+    pj8 = sorted(g for r, g in _gains(r1, r2, "planes_jit") if r["batch"] == 8)
+    out["planes_threads"] = f"(`planes_jit` {pj8[0]:.2f} to {pj8[-1]:.2f})"
+    lost = sorted(((r, g) for r, g in _gains(r1, r2, "winograd") if g < 1), key=lambda t: t[1])
+    for k, (r, g) in enumerate(lost):  # "It still loses at batch 1 on ...: <layer> at <gain>"
+        out[f"winograd_threads_now_{k}"] = f"{r['layer'].split()[0]} at {g:.2f}"
+    out["winograd_threads_batch"] = f"at batch {' and '.join(sorted({str(r['batch']) for r, _ in lost}))}"
+    p1, p2 = _runs("_63c675d")
+    old = [r for r in p1["records"] if r["net"] == "ResNeXt-50" and r["kernel"][2] <= 8]
+    out["previous_grouped"] = f"those six records took `grouped_jit` and im2col {_range(old)} times"
+    was = p1["summary"]["nets"]["ResNeXt-50"]["all"]["geomean_auto_over_peer"]
+    out["previous_resnext"] = f"ResNeXt-50 from {was:.2f} to {nets['ResNeXt-50']:.2f} at one thread"
+    eff = [d["summary"]["nets"]["EfficientNet-B0"]["all"]["geomean_auto_over_peer"] for d in (p2, two)]
+    out["previous_effnet"] = f"moved from {eff[0]:.2f} to {eff[1]:.2f} at two threads"
+    wg = _gains(p1["records"], p2["records"], "winograd")
+    slow = sorted(g for _, g in wg if g < 1)
+    out["previous_winograd"] = (
+        f"{len(slow)} of the {len(wg)} Winograd records ran at {slow[0]:.2f} to {slow[-1]:.2f} of their "
+        "one-thread speed"
     )
     m2 = two["meta"]
     out["load2"] = (

@@ -101,6 +101,35 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def format_comparison(summaries: dict[str, dict]) -> str:
+    """Geometric mean per network, overall and the records over 2x, one column per labelled summary.
+
+    ``summaries`` maps a column label (at most 8 characters) to a :func:`summarize` result; every
+    summary must cover the same networks.
+
+    Examples
+    --------
+    >>> s = {"nets": {"A": {"all": {"geomean_auto_over_peer": 1.5}}},
+    ...      "overall": {"all": {"geomean_auto_over_peer": 1.5, "layers_over_2x": 0}}}
+    >>> print(format_comparison({"old": s, "new": s}))
+    network               old      new
+    A                    1.50     1.50
+    overall              1.50     1.50
+    records over 2x         0        0
+    """
+    first = next(iter(summaries.values()))
+    lines = [f"{'network':16s}" + "".join(f"{label[:8]:>9s}" for label in summaries)]
+    for net in [*first["nets"], "overall"]:
+        cells = []
+        for s in summaries.values():
+            st = s["overall"] if net == "overall" else s["nets"][net]
+            cells.append(f"{st['all']['geomean_auto_over_peer']:9.2f}")
+        lines.append(f"{net[:16]:16s}" + "".join(cells))
+    over = "".join(f"{s['overall']['all']['layers_over_2x']:9d}" for s in summaries.values())
+    lines.append(f"{'records over 2x':16s}{over}")
+    return "\n".join(lines)
+
+
 def format_gpu_table(records: list[dict]) -> str:
     """The CUDA run of ``benchmarks/cuda_vs_cudnn.py``: convlib's torch path over cuDNN, per layer."""
     head = f"{'network':14s}{'layer':21s}{'N':>2s} {'engine':13s}{'cudnn ms':>9s}{'t(a)/t(c)':>10s}"
