@@ -19,6 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..shapes import window_count
 from . import _blocks
+from . import _winograd_parts as parts
 from ._slab import NO_PADS, padded_shape, slab
 from ._threads import run_split
 
@@ -182,8 +183,8 @@ def conv_f(
     # flops than transforming the kernel again for every block, each block makes its own U.
     # Measured, one F(2x2) layer 14x14x512 at batch 1 on two threads: 10.1 ms with U made per
     # block, 7.2 ms in two passes; F(4x4) at batch 8, one thread (one block): 36 against 49 ms.
-    chunks = _chunks(groups, og, _blocks.BUFFER_BYTES // (a * a * cg * dtype.itemsize))
-    passes = _passes(chunks, a * a * cg * dtype.itemsize)
+    chunks = parts.chunks(groups, og, _blocks.BUFFER_BYTES // (a * a * cg * dtype.itemsize))
+    passes = parts.passes(chunks, a * a * cg * dtype.itemsize)
     oc = max(o1 - o0 for _, o0, o1 in chunks)
     cache = (u_cache if u_cache is not None else {}) if len(passes) == 1 else {}  # phases share U
     row_bytes = tw * a * a * max(cg, oc) * dtype.itemsize
@@ -197,7 +198,7 @@ def conv_f(
     u_flops = 2 * 9 * a * a * cg * o  # the whole kernel transform
     if len(passes) > 1 and (len(passes) - 1) * v_flops >= (len(plan) - 1) * u_flops:
         # One pass; each worker makes U per block, a chunk of at most its share of the cap at a time.
-        passes = [_chunks(groups, og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize))]
+        passes = [parts.chunks(groups, og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize))]
         per_block = True
     else:
         per_block = False
@@ -226,7 +227,8 @@ def conv_f(
                     yt = _blocks.scratch("winograd.out", m * m * t * (o1 - o0), dtype).reshape(m * m, -1)
                     np.matmul(out_t, prod.reshape(a * a, -1), out=yt)
                     yt = yt.reshape(m, m, b1 - b0, r1 - r0, tw, o1 - o0)
-                    _scatter(y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1], yt.transpose(2, 3, 0, 4, 1, 5))
+                    dst = y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1]
+                    parts.scatter(dst, yt.transpose(2, 3, 0, 4, 1, 5))
 
     for todo in passes:
         us = None if per_block else {}
@@ -240,57 +242,6 @@ def conv_f(
     return y
 
 
-def _chunks(groups: int, og: int, most: int) -> list[tuple[int, int, int]]:
-    """Each group's output channels in equal chunks of at most ``most``: ``(g, o0, o1)``.
-
-    Examples
-    --------
-    >>> _chunks(2, 5, 3)
-    [(0, 0, 3), (0, 3, 5), (1, 5, 8), (1, 8, 10)]
-    """
-    oc = max(1, min(og, most))
-    oc = -(-og // -(-og // oc))
-    return [(g, g * og + j, g * og + min(og, j + oc)) for g in range(groups) for j in range(0, og, oc)]
-
-
-def _passes(chunks, bytes_per_channel: int) -> list[list]:
-    """``chunks`` ``(g, o0, o1)`` in order, cut into runs whose U takes at most one buffer in all.
-
-    Examples
-    --------
-    >>> _passes([(0, 0, 4), (0, 4, 8), (1, 8, 12)], bytes_per_channel=_blocks.BUFFER_BYTES // 8)
-    [[(0, 0, 4), (0, 4, 8)], [(1, 8, 12)]]
-    """
-    out, size = [[]], 0
-    for ch in chunks:
-        need = (ch[2] - ch[1]) * bytes_per_channel
-        if out[-1] and size + need > _blocks.BUFFER_BYTES:
-            out.append([])
-            size = 0
-        out[-1].append(ch)
-        size += need
-    return out
-
-
-def _phase(size: int, before: int, after: int, r: int, d: int) -> tuple[int, int, int]:
-    """Phase ``r`` of ``d`` along one axis: ``(first, pad_before, pad_after)``.
-
-    The padded axis has ``before + size + after`` cells; phase ``r`` is cells ``r, r + d, ...``.
-    Its first ``pad_before`` cells are zero padding, then come input cells ``first, first + d,
-    ...`` (all of those inside the input), then ``pad_after`` zeros.
-
-    Examples
-    --------
-    >>> _phase(10, 2, 2, 1, 2)  # padded cells 1, 3, 5, ..., 13: pad, inputs 1, 3, ..., 9, pad
-    (1, 1, 1)
-    """
-    total = len(range(r, before + size + after, d))
-    pad_before = max(0, -(-(before - r) // d))
-    first = r + pad_before * d - before
-    inside = len(range(first, size, d))
-    return first, pad_before, total - pad_before - inside
-
-
 def _phases(xp, w, m, dilation, groups, pads, out):
     """A dilated 3x3 layer as ``d_h * d_w`` undilated Winograd convolutions of the input's phases."""
     n, hp, wp, _ = padded_shape(xp.shape, pads)
@@ -300,9 +251,9 @@ def _phases(xp, w, m, dilation, groups, pads, out):
     u_cache = {}
     (t, b), (left, right) = pads
     for r in range(min(dh, ho)):
-        r0, rt, rb = _phase(xp.shape[1], t, b, r, dh)
+        r0, rt, rb = parts.phase(xp.shape[1], t, b, r, dh)
         for q in range(min(dw, wo)):
-            c0, cl, cr = _phase(xp.shape[2], left, right, q, dw)
+            c0, cl, cr = parts.phase(xp.shape[2], left, right, q, dw)
             conv_f(
                 xp[:, r0::dh, c0::dw],
                 w,
@@ -313,26 +264,6 @@ def _phases(xp, w, m, dilation, groups, pads, out):
                 u_cache=u_cache,
             )
     return y
-
-
-def _scatter(dst: np.ndarray, tiles: np.ndarray) -> None:
-    """Copy output tiles ``(B, tr, m, tw, m, O)`` into ``dst`` ``(B, rows, cols, O)`` in one pass.
-
-    The whole tiles go through a view of ``dst`` split into tiles (no intermediate grid);
-    the last tile row and column, cut short by the output's edge, are copied on their own.
-    """
-    b, rows, cols, o = dst.shape
-    m = tiles.shape[2]
-    ty, tx = rows // m, cols // m
-    if ty and tx:
-        whole = np.reshape(dst[:, : ty * m, : tx * m], (b, ty, m, tx, m, o), copy=False)  # a view
-        np.copyto(whole, tiles[:, :ty, :, :tx])
-    if ty * m < rows:  # the last, partial tile row, all columns
-        last = tiles[:, ty].reshape(b, m, -1, o)[:, : rows - ty * m, :cols]
-        dst[:, ty * m :] = last
-    if tx * m < cols and ty:  # the last, partial tile column of the whole tile rows
-        edge = tiles[:, :ty, :, tx].reshape(b, ty * m, m, o)[:, :, : cols - tx * m]
-        dst[:, : ty * m, tx * m :] = edge
 
 
 def conv_f2(
