@@ -332,15 +332,23 @@ def test_scratch_reuses_caps_and_releases(monkeypatch):
     c = _blocks.scratch("test.a", 4000, np.float32)  # larger: a new buffer, kept instead
     assert not np.shares_memory(a, c) and _blocks.kept_bytes() == 16000
     monkeypatch.setattr(_blocks, "KEEP_BYTES", 20000)
-    big = _blocks.scratch("test.b", 2000, np.float32)  # 8000 more would pass the cap: not kept
-    assert big.size == 2000 and _blocks.kept_bytes() == 16000
-    assert not np.shares_memory(big, _blocks.scratch("test.b", 2000, np.float32))
+    big = _blocks.scratch("test.b", 6000, np.float32)  # larger than the cap alone: never kept
+    assert big.size == 6000 and _blocks.kept_bytes() == 16000
+    assert not np.shares_memory(big, _blocks.scratch("test.b", 6000, np.float32))
+    assert _blocks.kept_bytes() == 16000
+    d = _blocks.scratch("test.d", 1000, np.float32)  # 4000 more fit beside test.a
+    assert _blocks.kept_bytes() == 20000 and np.shares_memory(d, _blocks.scratch("test.d", 10, np.float32))
+    e = _blocks.scratch("test.e", 1000, np.float32)  # does not fit: the least recently used goes
+    assert _blocks.kept_bytes() == 8000  # test.a (16000) dropped, test.d and test.e kept
+    assert not np.shares_memory(e, d) and not np.shares_memory(e, c)
+    assert not np.shares_memory(_blocks.scratch("test.a", 10, np.float32), c)  # a new test.a
+    c = d  # the thread check below compares against a kept buffer of this thread
     done = []
     threading.Thread(target=lambda: done.append(_blocks.scratch("test.a", 10, np.float32))).start()
     while not done:
         pass
     assert not np.shares_memory(done[0], c)  # every thread has its own buffers
-    assert _blocks.release() == 16000 + 40 and _blocks.kept_bytes() == 0
+    assert _blocks.release() == 4000 + 4000 + 40 + 40 and _blocks.kept_bytes() == 0
 
 
 @pytest.mark.parametrize("engine", FAST)

@@ -109,23 +109,34 @@ def scratch(slot: str, size: int, dtype) -> np.ndarray:
     work on small layers: MobileNetV2's 3-channel stem at batch 1 took 2.5 ms in im2col with
     fresh buffers against 0.6 ms for the same copies and product into reused ones. So each
     thread keeps its buffers by name and hands out views of them; a slot grows when a larger
-    request comes. At most :data:`KEEP_BYTES` per thread are kept between calls (a larger
-    request gets a fresh buffer that is not kept); :func:`release` frees them all. The
-    contents are whatever the last user left: callers overwrite before they read.
+    request comes. At most :data:`KEEP_BYTES` per thread are kept between calls: a request
+    that would pass the cap first drops the slots used least recently (a network's earlier
+    layers, run by other engines, must not keep the pool from the layer running now), and a
+    request larger than the cap on its own gets a fresh buffer that is not kept. A dropped
+    slot's memory lives on in any view still in use, so slots never alias. :func:`release`
+    frees them all. The contents are whatever the last user left: callers overwrite before
+    they read.
+
+    Examples
+    --------
+    >>> a = scratch("doc.a", 4, np.float32)
+    >>> np.shares_memory(a, scratch("doc.a", 2, np.float64))  # the same 16 bytes
+    True
     """
     dtype = np.dtype(dtype)
     nbytes = max(1, size * dtype.itemsize)
     pool = _pools.get(threading.get_ident())
     if pool is None:
         pool = _pools.setdefault(threading.get_ident(), {})
-    raw = pool.get(slot)
+    raw = pool.pop(slot, None)  # re-inserted last: the dict's order is the order of use
     if raw is None or raw.nbytes < nbytes:
-        held = sum(b.nbytes for name, b in pool.items() if name != slot)
         raw = np.empty(nbytes, dtype=np.uint8)
-        if held + nbytes <= KEEP_BYTES:
-            pool[slot] = raw
-        else:
-            pool.pop(slot, None)
+        if nbytes > KEEP_BYTES:
+            return raw.view(dtype)
+        held = sum(b.nbytes for b in pool.values())
+        while pool and held + nbytes > KEEP_BYTES:
+            held -= pool.pop(next(iter(pool))).nbytes  # the least recently used slot
+    pool[slot] = raw
     return raw[:nbytes].view(dtype)
 
 
