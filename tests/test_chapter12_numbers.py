@@ -121,19 +121,28 @@ def facts() -> dict[str, str]:
     )
     wide = [r for r in grouped if r["auto_engine"] == "im2col"]
     out["wide_groups"] = f"16 and 32 wide, at {_range(wide)}"
-    pj8 = sorted(g for r, g in _gains(r1, r2, "planes_jit") if r["batch"] == 8)
-    out["planes_threads"] = f"(`planes_jit` {pj8[0]:.2f} to {pj8[-1]:.2f})"
-    lost = sorted(((r, g) for r, g in _gains(r1, r2, "winograd") if g < 1), key=lambda t: t[1])
-    for k, (r, g) in enumerate(lost):  # "It still loses at batch 1 on ...: <layer> at <gain>"
-        out[f"winograd_threads_now_{k}"] = f"{r['layer'].split()[0]} at {g:.2f}"
-    out["winograd_threads_batch"] = f"at batch {' and '.join(sorted({str(r['batch']) for r, _ in lost}))}"
+    pj = {n: sorted(g for r, g in _gains(r1, r2, "planes_jit") if r["batch"] == n) for n in (1, 8)}
+    out["planes_threads"] = (
+        f"`planes_jit` gains {pj[1][0]:.2f} to {pj[1][-1]:.2f} at batch 1 and "
+        f"{pj[8][0]:.2f} to {pj[8][-1]:.2f} at batch 8"
+    )
+    wins = sorted(_gains(r1, r2, "winograd"), key=lambda t: t[1])
+    lost = [(r, g) for r, g in wins if g < 1]
+    if lost:  # "It still loses at two threads on: <layer> (N=<batch>) at <gain>, ..."
+        out["winograd_threads_now"] = ", ".join(f"{_label(r)} at {g:.2f}" for r, g in lost)
+    else:
+        r, g = wins[0]
+        out["winograd_threads_now"] = (
+            f"none of the {len(wins)} Winograd records is slower at two threads than at one "
+            f"(the smallest gain {g:.2f}, {_label(r)})"
+        )
     p1, p2 = _runs("_63c675d")
     old = [r for r in p1["records"] if r["net"] == "ResNeXt-50" and r["kernel"][2] <= 8]
     out["previous_grouped"] = f"those six records took `grouped_jit` and im2col {_range(old)} times"
     was = p1["summary"]["nets"]["ResNeXt-50"]["all"]["geomean_auto_over_peer"]
     out["previous_resnext"] = f"ResNeXt-50 from {was:.2f} to {nets['ResNeXt-50']:.2f} at one thread"
-    eff = [d["summary"]["nets"]["EfficientNet-B0"]["all"]["geomean_auto_over_peer"] for d in (p2, two)]
-    out["previous_effnet"] = f"moved from {eff[0]:.2f} to {eff[1]:.2f} at two threads"
+    eff = [d["summary"]["nets"]["EfficientNet-B0"]["all"]["geomean_auto_over_peer"] for d in (p1, one)]
+    out["previous_effnet"] = f"moved from {eff[0]:.2f} to {eff[1]:.2f} at one thread"
     wg = _gains(p1["records"], p2["records"], "winograd")
     slow = sorted(g for _, g in wg if g < 1)
     out["previous_winograd"] = (
