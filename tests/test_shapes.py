@@ -130,3 +130,31 @@ def test_unread_cells_are_really_unread(torch):
 
         assert not any(changes(row) for row in range(n - unread, n)), (n, k, s, p)
         assert changes(n - unread - 1), (n, k, s, p)
+
+
+def test_validated_geometries_are_kept_by_exact_arguments(monkeypatch):
+    from convlib.shapes import checks
+
+    args = dict(stride=2, padding="same", dilation=1, groups=1)
+    first = checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), **args)
+    assert checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), **args) is first  # kept
+    # Values equal to a kept key but of another type are validated again, not looked up:
+    # True == 1 and hash(True) == hash(1), yet a bool is refused.
+    checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=1)
+    with pytest.raises(ValueError, match="stride must be an integer, got True"):
+        checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=True)
+    with pytest.raises(ValueError, match="groups"):
+        checks.check_conv_shapes((1, 10, 11, 4), (3, 3, 2, 8), groups=True)
+    same = checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=np.int64(2), padding="same")
+    assert same == first and same is not first  # another key: validated on its own
+    arr = checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=np.array([2, 2]), padding="same")
+    assert arr == first  # unhashable: validated every time, never kept
+    # A refusal is never kept: the same bad call is refused again.
+    for _ in range(2):
+        with pytest.raises(ValueError, match="kernel expects 4 input channels"):
+            checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 4, 8))
+    monkeypatch.setattr(checks, "_GEOMETRIES", {})
+    monkeypatch.setattr(checks, "_GEOMETRIES_MAX", 4)
+    for n in range(1, 10):
+        checks.check_conv_shapes((n, 10, 11, 3), (3, 3, 3, 8))
+        assert len(checks._GEOMETRIES) <= 4
