@@ -69,6 +69,7 @@ def facts() -> dict[str, str]:
     dense = [r for r in r1 if r["auto_engine"] == "im2col" and r["groups"] == 1 and r["input"][3] > 3]
     lim = [r["auto_vs_limit"] for r in dense]
     ratio = geomean([r["auto_over_peer"] for r in dense])
+    out["im2col_bound"] = f"reach a median {statistics.median(lim):.2f} of the GEMM roofline (above)"
     out["im2col"] = (
         f"On the {len(dense)} records of dense layers (one group, more than 3 input channels) run by "
         f"im2col, convlib reaches a median {statistics.median(lim):.2f} of the GEMM roofline, at least "
