@@ -196,12 +196,10 @@ def conv_f(
     plan = _blocks.plan(n, th, row_bytes, budget=budget)
     v_flops = 2 * a**4 * n * th * tw * cg * groups  # the input transform of every tile
     u_flops = 2 * 9 * a * a * cg * o  # the whole kernel transform
-    if len(passes) > 1 and (len(passes) - 1) * v_flops >= (len(plan) - 1) * u_flops:
+    per_block = len(passes) > 1 and (len(passes) - 1) * v_flops >= (len(plan) - 1) * u_flops
+    if per_block:
         # One pass; each worker makes U per block, a chunk of at most its share of the cap at a time.
         passes = [parts.chunks(groups, og, _blocks.buffer_bytes() // (a * a * cg * dtype.itemsize))]
-        per_block = True
-    else:
-        per_block = False
 
     def work(run, todo, us):
         for b0, b1, r0, r1 in run:
@@ -230,15 +228,14 @@ def conv_f(
                     dst = y[b0:b1, r0 * m : r0 * m + rows_out, :, o0:o1]
                     parts.scatter(dst, yt.transpose(2, 3, 0, 4, 1, 5))
 
+    us = None if per_block else cache  # U by first output channel, made below for each pass
     for todo in passes:
-        us = None if per_block else {}
-        for _, o0, o1 in [] if per_block else todo:
-            if o0 not in cache:
-                cache[o0] = _kernel_transform(gm, w[..., o0:o1], dtype)
-            us[o0] = cache[o0]
-        run_split(lambda run, todo=todo, us=us: work(run, todo, us), plan)
+        for _, o0, o1 in todo if us is not None else ():
+            if o0 not in us:
+                us[o0] = _kernel_transform(gm, w[..., o0:o1], dtype)
+        run_split(lambda run, todo=todo: work(run, todo, us), plan)
         if len(passes) > 1:
-            cache.clear()
+            cache.clear()  # only one pass of U is held at a time
     return y
 
 
