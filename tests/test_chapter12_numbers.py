@@ -25,11 +25,12 @@ def _runs(tag: str = ""):
     return one, two
 
 
-def _gains(r1, r2, engine_prefix: str) -> list[tuple[dict, float]]:
-    """``(two-thread record, one-thread / two-thread time)`` of the records ``auto`` ran by that engine."""
+def _gains(r1, r2, engine_prefix: str = "", contender: str = "auto") -> list[tuple[dict, float]]:
+    """``(two-thread record, one-thread / two-thread time)`` of ``contender`` on the records ``auto``
+    ran by an engine starting with ``engine_prefix`` (every record for ``""``)."""
     by = {(r["net"], r["layer"], r["batch"]): r for r in r1}
     return [
-        (r, by[(r["net"], r["layer"], r["batch"])]["time_s"]["auto"] / r["time_s"]["auto"])
+        (r, by[(r["net"], r["layer"], r["batch"])]["time_s"][contender] / r["time_s"][contender])
         for r in r2
         if r["auto_engine"].startswith(engine_prefix)
     ]
@@ -42,6 +43,9 @@ def _label(r) -> str:
 def _range(records) -> str:
     ratios = [r["auto_over_peer"] for r in records]
     return f"{min(ratios):.2f} to {max(ratios):.2f}"
+
+
+ENGINES_QUOTED = ("im2col", "winograd_f4", "taps", "planes_jit", "depthwise_jit")
 
 
 def facts() -> dict[str, str]:
@@ -107,13 +111,8 @@ def facts() -> dict[str, str]:
     out["depthwise_kinds"] = f"run at {_range(dw3)} times; the $5\\times5$ ones at {_range(dw5)}"
     stems = [r for r in r1 if r["input"][3] == 3]
     out["stems"] = f"Inputs with 3 channels (the stems): {_range(stems)} times"
-    by = {(r["net"], r["layer"], r["batch"]): r for r in r1}
-    gains: dict[str, list[float]] = {}
-    for r in r2:
-        base = by[(r["net"], r["layer"], r["batch"])]
-        gains.setdefault(r["auto_engine"], []).append(base["time_s"]["auto"] / r["time_s"]["auto"])
-        gains.setdefault("torch_cl", []).append(base["time_s"]["torch_cl"] / r["time_s"]["torch_cl"])
-    g = {k: geomean(v) for k, v in gains.items()}
+    g = {e: geomean([x for _, x in _gains(r1, r2, e)]) for e in ENGINES_QUOTED}
+    g["torch_cl"] = geomean([x for _, x in _gains(r1, r2, contender="torch_cl")])
     out["threads"] = (
         f"im2col gained {g['im2col']:.2f} times over its one-thread time, Winograd $F(4\\times4)$ "
         f"{g['winograd_f4']:.2f}, `taps` {g['taps']:.2f}, `planes_jit` {g['planes_jit']:.2f} and "
