@@ -18,10 +18,13 @@ from convlib.padding import PADDING_MODES, apply_padding
     mode=st.sampled_from(sorted(PADDING_MODES)),
     rows=st.tuples(st.integers(0, 12), st.integers(0, 6)),
     cols=st.tuples(st.integers(0, 12), st.integers(0, 6)),
+    reused=st.booleans(),
 )
-def test_slab_is_a_window_of_the_padded_input(h, w, pads, mode, rows, cols):
+def test_slab_is_a_window_of_the_padded_input(h, w, pads, mode, rows, cols, reused):
     # Every rectangle of the padded coordinates, even past the padded extent (zeros there),
-    # equals the same window of np.pad's whole padded copy, in every padding mode.
+    # equals the same window of np.pad's whole padded copy, in every padding mode; built in a
+    # reused workspace slot that an earlier block left full of NaN, every pad cell is zeroed
+    # again (the slot is zeroed only around the copied rectangle, never filled whole).
     t, b, left, r = pads
     limit = h - 1 if mode == "reflect" else h
     limit_w = w - 1 if mode == "reflect" else w
@@ -29,11 +32,15 @@ def test_slab_is_a_window_of_the_padded_input(h, w, pads, mode, rows, cols):
         return
     x = np.arange(2 * h * w * 3, dtype=np.float64).reshape(2, h, w, 3) + 1
     full = apply_padding(x, ((t, b), (left, r)), mode)
-    big = np.zeros((2, full.shape[1] + 12, full.shape[2] + 12, 3))
+    big = np.zeros((2, full.shape[1] + 18, full.shape[2] + 18, 3))  # rows and cols reach 18
     big[:, : full.shape[1], : full.shape[2]] = full
     r0, r1 = rows[0], rows[0] + rows[1]
     c0, c1 = cols[0], cols[0] + cols[1]
-    got = slab(x, 1, 2, (r0, r1), (c0, c1), ((t, b), (left, r)), mode)
+    slot = None
+    if reused:
+        slot = "test.slab"
+        _blocks.scratch(slot, big[1:2].size, np.float64).fill(np.nan)
+    got = slab(x, 1, 2, (r0, r1), (c0, c1), ((t, b), (left, r)), mode, slot=slot)
     np.testing.assert_array_equal(got, big[1:2, r0:r1, c0:c1])
 
 
@@ -84,3 +91,41 @@ def test_worker_errors_reach_the_caller():
 def test_set_threads_refuses(bad):
     with pytest.raises(ValueError, match="threads must be"):
         set_threads(bad)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+)
+def test_windows_view_is_numpys_sliding_window_view(h, w, k, stride, dilation):
+    # im2col's one as_strided view against the view NumPy builds, on a non-contiguous input
+    # (a column slice), so that the input's own strides are the ones used.
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from convlib.engines.im2col import windows
+
+    (kh, kw), (sh, sw), (dh, dw) = k, stride, dilation
+    if dh * (kh - 1) + 1 > h or dw * (kw - 1) + 1 > w:
+        return
+    x = np.arange(2 * h * (w + 2) * 3, dtype=np.float32).reshape(2, h, w + 2, 3)[:, :, 1:-1]
+    ref = sliding_window_view(x, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+    ref = ref[:, ::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 2, 4, 5, 3)
+    got = windows(x, kh, kw, stride=stride, dilation=dilation)
+    assert got.shape == ref.shape and not got.flags.writeable
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_winograd_dense_transforms_are_kept_read_only():
+    from convlib.engines import winograd
+
+    for m in (2, 4):
+        bt, g, at = winograd.transforms(m, np.float32)
+        kept = winograd._dense(m, np.dtype(np.float32))
+        assert kept is winograd._dense(m, np.dtype(np.float32))
+        for got, want in zip(kept, (np.kron(bt, bt), np.kron(at, at), np.kron(g, g))):
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == np.float32 and not got.flags.writeable

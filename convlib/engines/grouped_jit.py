@@ -23,7 +23,7 @@ import numpy as np
 
 from ..shapes import effective_kernel_size, window_count
 from . import _blocks
-from ._slab import NO_PADS, check_pads, padded_shape, source_index
+from ._slab import NO_PADS, check_pads, kept_index, padded_shape
 from ._threads import run_split
 
 __all__ = ["conv", "rounds"]
@@ -127,8 +127,8 @@ def conv(
         cg, kh * kw, jc * o
     )
     (t, bot), (left, right) = pads
-    ri = source_index(xp.shape[1], t, bot, padding_mode, 0, hp)
-    ci = source_index(xp.shape[2], left, right, padding_mode, 0, wp)
+    ri = kept_index(xp.shape[1], t, bot, padding_mode, 0, hp)
+    ci = kept_index(xp.shape[2], left, right, padding_mode, 0, wp)
     x = np.ascontiguousarray(xp, dtype=dtype)
     identity = bool(cg == 1 and o == c)
     blocks = _blocks.plan(n, ho, 2 * sh * cols * o * item, budget=_blocks.CACHE_BYTES)

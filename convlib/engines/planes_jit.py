@@ -26,7 +26,7 @@ import numpy as np
 
 from ..shapes import window_count
 from . import _blocks
-from ._slab import NO_PADS, check_pads, padded_shape, source_index
+from ._slab import NO_PADS, check_pads, kept_index, padded_shape
 from ._threads import run_split
 
 __all__ = ["conv", "plane_width"]
@@ -138,8 +138,8 @@ def conv(
     jb = max(1, min(wo, _blocks.buffer_bytes() // (2 * per_col) - ((kw - 1) * dw) // sw))
     q_most = plane_width(jb, kw, sw, dw)
     (t, b), (left, r) = pads
-    ri = source_index(xp.shape[1], t, b, padding_mode, 0, (ho + extra) * sh)
-    ci = source_index(xp.shape[2], left, r, padding_mode, 0, (wo + q_most) * sw)
+    ri = kept_index(xp.shape[1], t, b, padding_mode, 0, (ho + extra) * sh)
+    ci = kept_index(xp.shape[2], left, r, padding_mode, 0, (wo + q_most) * sw)
     x = np.ascontiguousarray(xp, dtype=dtype)
     wk = np.ascontiguousarray(w, dtype=dtype)
     kernels = _kernels()

@@ -96,9 +96,11 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
     >>> window_count(10, 3, stride=2, ceil_mode=True)
     5
     """
-    padded = check_positive_int(padded, "padded input size")
-    k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
-    eff = effective_kernel_size(k, dilation)
+    plain = type(padded) is type(k) is type(stride) is type(dilation) is int  # the engines' case
+    if not (plain and padded > 0 and k > 0 and stride > 0 and dilation > 0):
+        padded = check_positive_int(padded, "padded input size")
+        k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
+    eff = dilation * (k - 1) + 1
     if eff > padded:
         raise ValueError(
             f"kernel size {k} (dilated to {eff} with dilation {dilation}) is larger than "
