@@ -100,7 +100,7 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
     if not (plain and padded > 0 and k > 0 and stride > 0 and dilation > 0):
         padded = check_positive_int(padded, "padded input size")
         k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
-    eff = dilation * (k - 1) + 1
+    eff = effective_kernel_size(k, dilation)
     if eff > padded:
         raise ValueError(
             f"kernel size {k} (dilated to {eff} with dilation {dilation}) is larger than "
