@@ -2,13 +2,38 @@
 
 ``pytest`` alone runs the unit tests and the doctests (``testpaths`` in ``pyproject.toml``).
 With ``--nbval`` (or ``--nbval-lax``) it also runs every chapter notebook in ``chapters/``,
-in the current environment's kernel and with the sanitize rules of
+in a kernel of the current interpreter and with the sanitize rules of
 ``tests/nbval_sanitize.cfg``, so that no longer command line is needed for CI.
 """
 
+import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+
+# The notebooks store float32 results whose last bits depend on the kernels OpenBLAS and TensorFlow's
+# oneDNN pick for the CPU (AVX2 or AVX-512). Their kernel fixes both at the AVX2 kernels, which every
+# x86-64 machine with AVX2 runs, so any such machine computes what is stored. The Makefile gives the
+# JupyterLab kernel (conv2d-book) the same two variables; the unit tests keep the CPU's own kernels,
+# so oneDNN's AVX-512 defects still replay where the CPU has AVX-512.
+NOTEBOOK_ENV = {"OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+KERNEL_NAME = "conv2d-book-nbval"
+
+
+def _kernelspec_dir() -> Path:
+    """A kernelspec for this interpreter with ``NOTEBOOK_ENV``, in a fresh Jupyter data folder."""
+    root = Path(tempfile.mkdtemp(prefix="nbval-kernel-"))
+    spec = root / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    spec_json = {"argv": argv, "display_name": "nbval (this interpreter)", "language": "python",
+                 "env": NOTEBOOK_ENV}  # fmt: skip
+    (spec / "kernel.json").write_text(json.dumps(spec_json, indent=1))
+    return root
 
 
 def pytest_configure(config):
@@ -16,6 +41,12 @@ def pytest_configure(config):
         return
     if not config.option.nbval_sanitize_with:
         config.option.nbval_sanitize_with = str(ROOT / "tests" / "nbval_sanitize.cfg")
-    if not config.option.nbval_kernel_name:
-        # The kernel is this interpreter: the notebooks import the convlib of this checkout.
-        config.option.nbval_current_env = True
+    if not config.option.nbval_kernel_name and not config.option.nbval_current_env:
+        # The kernel is this interpreter (the notebooks import the convlib of this checkout) with
+        # the two pins; jupyter_client finds its kernelspec through JUPYTER_PATH.
+        root = _kernelspec_dir()
+        config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            filter(None, [str(root), os.environ.get("JUPYTER_PATH")])
+        )
+        config.option.nbval_kernel_name = KERNEL_NAME

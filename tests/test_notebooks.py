@@ -62,3 +62,42 @@ def test_cells_are_short_and_use_convlib(path):
 def test_listed_in_toc(path):
     toc = (ROOT / "_toc.yml").read_text()
     assert f"chapters/{path.stem}" in toc, f"{path.name} is not in _toc.yml"
+
+
+def test_notebook_kernels_pin_the_cpu_kernels():
+    # nbval's kernel (conftest) and the JupyterLab kernel (Makefile) fix the same OpenBLAS and oneDNN
+    # kernels, and a kernel started from conftest's kernelspec really has them in its environment.
+    import importlib.util
+    import shutil
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    # The project's conftest.py, by its path: the name "conftest" is tests/conftest.py's in here.
+    spec = importlib.util.spec_from_file_location("project_conftest", ROOT / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    make_env = dict(re.findall(r"--env (\w+) (\S+)", (ROOT / "Makefile").read_text()))
+    assert make_env == conftest.NOTEBOOK_ENV
+    root = conftest._kernelspec_dir()
+    try:
+        ksm = KernelSpecManager(kernel_dirs=[str(root / "kernels")])
+        km = KernelManager(kernel_name=conftest.KERNEL_NAME, kernel_spec_manager=ksm)
+        km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            names = sorted(conftest.NOTEBOOK_ENV)
+            seen = []
+            code = f"import os; print([os.environ.get(n) for n in {names!r}])"
+            reply = kc.execute_interactive(
+                code, timeout=60, output_hook=lambda m: seen.append(m["content"].get("text", ""))
+            )
+            assert reply["content"]["status"] == "ok"
+            assert "".join(seen).strip() == str([conftest.NOTEBOOK_ENV[n] for n in names])
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -160,3 +160,19 @@ def test_strided_1x1_gradient_goes_around_the_onednn_defect():
     reports = crosscheck_backward(x, w, g, stride=2)
     assert all(r.agree for r in reports.values())
     assert "#6035" in reports["grad_x"].others[0].how
+
+
+def test_simd_level_follows_onednns_cap(monkeypatch):
+    # The cap that ONEDNN_MAX_CPU_ISA sets lowers the level (oneDNN then runs those kernels), never raises it.
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        monkeypatch.delenv(name, raising=False)
+    native = simd_level()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
+    assert simd_level() == "other"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert simd_level() == ("avx2" if native == "avx512" else native)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE")
+    assert simd_level() == native
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    monkeypatch.setenv("DNNL_MAX_CPU_ISA", "avx")
+    assert simd_level() == "other"

@@ -17,18 +17,28 @@ __all__ = ["STRIDED_1X1_GRADIENT", "run_in_fresh_interpreter", "simd_level"]
 
 
 def simd_level() -> str:
-    """The widest x86 vector extension of this CPU: ``"avx512"``, ``"avx2"`` or ``"other"``.
+    """The widest x86 vector extension oneDNN may use here: ``"avx512"``, ``"avx2"`` or ``"other"``.
 
     TensorFlow's oneDNN kernels pick their code path (and their channel block) from it, so the
     oneDNN defects the verifier found reproduce only on CPUs of the same level. The verification
     JSON records it, and the tests that replay a stored defect compare it first.
+
+    It is the CPU's widest extension, lowered to the cap that ``ONEDNN_MAX_CPU_ISA`` (or its older
+    name ``DNNL_MAX_CPU_ISA``) sets: ``make test`` runs the notebooks with ``AVX2`` there, so that an
+    AVX-512 CPU computes the float32 results the notebooks store.
     """
     try:
         with open("/proc/cpuinfo") as f:
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
     except OSError:
         return "other"
-    return "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
+    level = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
+    cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+    if cap.startswith(("SSE", "AVX_")) or cap == "AVX":
+        return "other"
+    if cap.startswith("AVX2") and level == "avx512":
+        return "avx2"
+    return level
 
 
 # TF 2.21 (oneDNN) differentiating a 1x1 conv with stride 2 over an NHWC input with fewer
