@@ -19,10 +19,47 @@ from convlib.proof.bench_report import geomean
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _runs(tag: str = ""):
-    one = json.loads((ROOT / f"benchmarks/suite_cpu_1thread{tag}.json").read_text())
-    two = json.loads((ROOT / f"benchmarks/suite_cpu_2threads{tag}.json").read_text())
+def _runs(tag: str = "", folder: str = "benchmarks"):
+    one = json.loads((ROOT / f"{folder}/suite_cpu_1thread{tag}.json").read_text())
+    two = json.loads((ROOT / f"{folder}/suite_cpu_2threads{tag}.json").read_text())
     return one, two
+
+
+def _zen3_facts(zen5_old_mean: float) -> dict[str, str]:
+    """The phrases of the section on the second machine (``benchmarks/zen3/``, before and after)."""
+    old, now = _runs("_5818a91", "benchmarks/zen3"), _runs("_20b68bf", "benchmarks/zen3")
+    mean = [[d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in run] for run in (old, now)]
+    over = [[d["summary"]["overall"]["all"]["layers_over_2x"] for d in run] for run in (old, now)]
+    nets = [
+        {k: v["all"]["geomean_auto_over_peer"] for k, v in run[0]["summary"]["nets"].items()}
+        for run in (old, now)
+    ]
+    gain = max(nets[0], key=lambda k: nets[0][k] / nets[1][k])
+    out = {
+        "zen3_mean": (
+            f"from {mean[0][0]:.2f} to {mean[1][0]:.2f} at one thread and from {mean[0][1]:.2f} to "
+            f"{mean[1][1]:.2f} at two, and the records over 2 from {over[0][0]} to {over[1][0]} and "
+            f"from {over[0][1]} to {over[1][1]}"
+        ),
+        "zen3_gain": f"{gain}, whose depthwise layers are small and many, gained most "
+        f"({nets[0][gain]:.2f} to {nets[1][gain]:.2f} at one thread)",
+        "zen3_vgg": f"({nets[0]['VGG-16']:.2f} and {nets[1]['VGG-16']:.2f})",
+        "zen3_machine": f"gave {zen5_old_mean:.2f} overall at one thread on the Zen 5 machine of the tables "
+        f"above and {mean[0][0]:.2f} here",
+    }
+    one_over = [r for r in now[0]["records"] if r["auto_over_peer"] > 2]
+    two_over = [r for r in now[1]["records"] if r["auto_over_peer"] > 2]
+    assert one_over and all(r["input"][3] == 3 for r in one_over), "the one-thread records over 2 changed"
+    cg = sorted({r["kernel"][2] for r in two_over if r["input"][3] != 3})
+    assert all(r["input"][3] == 3 or r["groups"] > 1 for r in two_over), (
+        "the two-thread records over 2 changed"
+    )
+    out["zen3_over"] = (
+        "at one thread every record over 2 is a 3-channel stem (their bound is in the list above), at "
+        f"two threads the stems and ResNeXt-50's two widest grouped layers, {cg[0]} and {cg[-1]} "
+        "channels per group"
+    )
+    return out
 
 
 def _gains(r1, r2, engine_prefix: str = "", contender: str = "auto") -> list[tuple[dict, float]]:
@@ -149,6 +186,7 @@ def facts() -> dict[str, str]:
         f"{len(slow)} of the {len(wg)} Winograd records ran at {slow[0]:.2f} to {slow[-1]:.2f} of their "
         "one-thread speed"
     )
+    out.update(_zen3_facts(s1["all"]["geomean_auto_over_peer"]))
     m2 = two["meta"]
     out["load2"] = (
         f"started at a 1-minute load average of {m2['loadavg_at_start'][0]:.2f} and ended at "
