@@ -7,7 +7,16 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from convlib import conv2d
-from convlib.engines import ENGINES, _blocks, choose_algorithm, naive, select_engine, set_threads, supports
+from convlib.engines import (
+    ENGINES,
+    _blocks,
+    choose_algorithm,
+    naive,
+    select_engine,
+    set_threads,
+    supports,
+    winograd,
+)
 from convlib.engines._slab import padded_shape
 from convlib.padding import PADDING_MODES
 from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
@@ -78,8 +87,23 @@ def test_engine_in_small_blocks(engine, threads, rng, monkeypatch):
     # two threads, blocks dealt to both workers.
     monkeypatch.setattr(_blocks, "BUFFER_BYTES", 3000)
     monkeypatch.setattr(_blocks, "CACHE_BYTES", 3000)
+    monkeypatch.setattr(winograd, "SPLIT_U_BYTES", 0)  # Winograd's kernel transform split too
     for case in _cases(engine):
         _check(engine, case, rng)
+
+
+def test_winograd_kernel_transform_split_over_threads(threads, rng, monkeypatch):
+    # Every output-channel chunk's U, made by input-channel ranges on the worker threads (5 input
+    # channels: ranges of 3 and 2 on two threads), is the U of the one product per chunk.
+    monkeypatch.setattr(winograd, "SPLIT_U_BYTES", 0)
+    w = rng.standard_normal((3, 3, 5, 12))
+    chunks = [(0, 5), (5, 12)]
+    for m in (2, 4):
+        got = winograd._kernel_transforms(m, w, chunks, np.dtype(np.float64))
+        assert sorted(got) == [0, 5]
+        for o0, o1 in chunks:
+            want = winograd._kernel_transform(m, w[..., o0:o1], np.dtype(np.float64))
+            np.testing.assert_allclose(got[o0], want, rtol=1e-14, atol=1e-14)
 
 
 FRAMEWORK_CASES = [

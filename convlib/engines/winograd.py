@@ -22,7 +22,7 @@ from ..shapes import window_count
 from . import _blocks
 from . import _winograd_parts as parts
 from ._slab import NO_PADS, padded_shape, slab
-from ._threads import run_split
+from ._threads import get_threads, run_split
 from .im2col import windows
 
 _MATRICES = {
@@ -114,6 +114,45 @@ def _kernel_transform(m, w, dtype):
     a, (_, _, cg, o) = m + 2, w.shape
     g2 = _dense(m, np.dtype(dtype))[2]  # (a*a, 9)
     return (g2 @ np.ascontiguousarray(w, dtype=dtype).reshape(9, cg * o)).reshape(a * a, cg, o)
+
+
+# Below this many bytes of U a pass's kernel transform stays on the calling thread: splitting the
+# 4.2 MB U of a 256x256 F(2x2) kernel (0.8 ms) made ResNet's 14x14x256 layer at batch 1, two
+# threads, 1.05 times slower in paired runs; from the 9.4 MB of a 256x256 F(4x4) kernel on it
+# was faster (0.91 to 0.95 of the time, batch 8).
+SPLIT_U_BYTES = 8 * 2**20
+
+
+def _kernel_transforms(m, w, chunks, dtype) -> dict:
+    """:func:`_kernel_transform` of each output-channel chunk ``(o0, o1)``, split over the threads.
+
+    From ``SPLIT_U_BYTES`` of ``U`` on, each worker transforms a range of input channels of every
+    chunk into one shared ``U`` per chunk (rows ``c0:c1`` of ``U``'s ``(a*a, cg*oc)`` matrix are
+    columns ``c0*oc:c1*oc``). Called by the calling thread only: inside a worker,
+    :func:`.run_split` would wait on itself. Made serially, the ``U`` of a 512x512 kernel (one
+    F(2x2) pass, 16.8 MB) took 4.9 ms on one core while the other waited; split, VGG-16's
+    28x28x512 layer (F(4x4), batch 1, two threads) took 0.91 to 0.94 of its time, paired runs.
+
+    Returns
+    -------
+    dict
+        ``o0 -> U`` of shape ``(a*a, cg, o1 - o0)``.
+    """
+    a, (_, _, cg, _) = m + 2, w.shape
+    g2 = _dense(m, np.dtype(dtype))[2]  # (a*a, 9)
+    us = {o0: np.empty((a * a, cg, o1 - o0), dtype=dtype) for o0, o1 in chunks}
+    total = a * a * cg * sum(o1 - o0 for o0, o1 in chunks) * np.dtype(dtype).itemsize
+    step = -(-cg // get_threads()) if total >= SPLIT_U_BYTES else cg
+    items = [(o0, o1, c0, min(cg, c0 + step)) for o0, o1 in chunks for c0 in range(0, cg, step)]
+
+    def work(run):
+        for o0, o1, c0, c1 in run:
+            src = np.ascontiguousarray(w[:, :, c0:c1, o0:o1], dtype=dtype).reshape(9, -1)
+            oc = o1 - o0
+            np.matmul(g2, src, out=us[o0].reshape(a * a, cg * oc)[:, c0 * oc : c1 * oc])
+
+    run_split(work, items)
+    return us
 
 
 def _block(xp, b0, b1, r0, r1, m, tw, pads, mode):
@@ -245,9 +284,8 @@ def conv_f(
 
     us = None if per_block else cache  # U by first output channel, made below for each pass
     for todo in passes:
-        for _, o0, o1 in todo if us is not None else ():
-            if o0 not in us:
-                us[o0] = _kernel_transform(m, w[..., o0:o1], dtype)
+        if us is not None:
+            us.update(_kernel_transforms(m, w, [(o0, o1) for _, o0, o1 in todo if o0 not in us], dtype))
         run_split(lambda run, todo=todo: work(run, todo, us), plan)
         if len(passes) > 1:
             cache.clear()  # only one pass of U is held at a time
