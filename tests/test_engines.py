@@ -389,3 +389,29 @@ def test_kept_workspace_counts_toward_the_limit(engine):
         extra = peak_extra_mib(lambda: ENGINES[engine](x, w, **kw))
     assert _blocks.kept_bytes() <= _blocks.KEEP_BYTES * 2  # this thread and at most one worker
     assert extra <= WORKSPACE_LIMIT_MIB, f"{engine}: {extra:.1f} MiB with kept buffers"
+
+
+@pytest.mark.parametrize("run_bytes", [16, 100, 2**15])
+def test_depthwise_rows_match_naive(threads, rng, monkeypatch, run_bytes):
+    # depthwise_jit's row runs (stride-1 3x3, zero padding, few channels): runs shorter than a row
+    # with a remainder (16 and 100 bytes: 1 and 3 pixels of 7 float32 channels), dilations, no
+    # padding, a map too small for any interior output, against the naive loop.
+    from convlib.engines import depthwise_jit
+
+    monkeypatch.setattr(depthwise_jit, "ROW_RUN_BYTES", run_bytes)
+    cases = [
+        ((2, 9, 13, 7), (1, 1), ((1, 1), (1, 1))),
+        ((1, 12, 11, 7), (2, 3), ((2, 2), (3, 3))),
+        ((2, 8, 10, 7), (1, 1), ((0, 0), (0, 0))),
+        ((1, 2, 2, 7), (1, 1), ((1, 1), (1, 1))),
+        ((1, 10, 9, 7), (1, 1), ((3, 0), (0, 2))),
+    ]
+    for shape, dilation, pads in cases:
+        for dtype in (np.float32, np.float64):
+            x = rng.standard_normal(shape).astype(dtype)
+            w = rng.standard_normal((3, 3, 1, 7)).astype(dtype)
+            kw = dict(stride=(1, 1), dilation=dilation, groups=7, pads=pads)
+            y = depthwise_jit.conv(x, w, **kw)
+            ref = naive.conv(x.astype(np.float64), w.astype(np.float64), **kw)
+            assert y.shape == ref.shape and y.dtype == dtype
+            assert np.abs(y - ref).max() <= tolerance(dtype) * max(1.0, np.abs(ref).max()), (shape, pads)

@@ -2,7 +2,9 @@
 
 ``taps3`` fuses the nine taps of a 3x3 kernel into one pass over the channels of an output
 pixel (one store per pixel instead of one per tap: 34 against 15 GFLOP/s on 4x56x56x144,
-one thread); ``taps5`` does the same for the 25 taps of a 5x5 kernel; ``taps1`` takes one
+one thread); ``rows3`` does the same over runs of whole output rows for stride 1 with zero
+padding (few channels: the per-pixel loop's cost of finding nine pixels is then paid per run);
+``taps5`` does the same for the 25 taps of a 5x5 kernel; ``taps1`` takes one
 tap per pass, for any other kernel; ``mult`` serves ``M > 1`` output channels per input
 channel. An output whose window touches a zero pad cell takes the per-tap path (``edge``),
 which skips that cell.
@@ -79,6 +81,50 @@ def taps3(x, w, ri, ci, y, b0, b1, r0, r1, sh, sw, dh, dw, inner):
                         + z0[ch] * w20[ch]
                         + z1[ch] * w21[ch]
                         + z2[ch] * w22[ch]
+                    )
+
+
+@jit
+def rows3(x, w, ri, ci, y, b0, b1, r0, r1, dh, dw, inner, x2, y2, wrep, jc):
+    # 3x3, stride 1, zero padding: each interior output row is cut into runs of jc pixels, and a
+    # run is one loop over its jc * C values (pixels and channels flattened), every tap one
+    # contiguous run of an input row; wrep (9, >= jc * C) holds each tap's C weights repeated jc
+    # times, so the weight of value f is wrep[tap, f]. x2 and y2 are x and y with (W, C) flattened.
+    c, wo = w.shape[2], y.shape[2]
+    i0, i1, j0, j1 = inner
+    for n in range(b0, b1):
+        for i in range(r0, r1):
+            if i < i0 or i >= i1:
+                for j in range(wo):
+                    edge(x, w, ri, ci, y[n, i, j], n, i, j, 1, 1, dh, dw)
+                continue
+            for j in range(j0):
+                edge(x, w, ri, ci, y[n, i, j], n, i, j, 1, 1, dh, dw)
+            for j in range(j1, wo):
+                edge(x, w, ri, ci, y[n, i, j], n, i, j, 1, 1, dh, dw)
+            q0, q1, q2 = x2[n, ri[i]], x2[n, ri[i + dh]], x2[n, ri[i + 2 * dh]]
+            yr = y2[n, i]
+            for js in range(j0, j1, jc):
+                run = (min(j1, js + jc) - js) * c
+                out = yr[js * c : js * c + run]
+                e0, e1, e2 = ci[js] * c, ci[js + dw] * c, ci[js + 2 * dw] * c
+                a0, a1, a2 = q0[e0 : e0 + run], q0[e1 : e1 + run], q0[e2 : e2 + run]
+                m0, m1, m2 = q1[e0 : e0 + run], q1[e1 : e1 + run], q1[e2 : e2 + run]
+                z0, z1, z2 = q2[e0 : e0 + run], q2[e1 : e1 + run], q2[e2 : e2 + run]
+                w00, w01, w02 = wrep[0, :run], wrep[1, :run], wrep[2, :run]
+                w10, w11, w12 = wrep[3, :run], wrep[4, :run], wrep[5, :run]
+                w20, w21, w22 = wrep[6, :run], wrep[7, :run], wrep[8, :run]
+                for f in range(run):
+                    out[f] = (
+                        a0[f] * w00[f]
+                        + a1[f] * w01[f]
+                        + a2[f] * w02[f]
+                        + m0[f] * w10[f]
+                        + m1[f] * w11[f]
+                        + m2[f] * w12[f]
+                        + z0[f] * w20[f]
+                        + z1[f] * w21[f]
+                        + z2[f] * w22[f]
                     )
 
 
