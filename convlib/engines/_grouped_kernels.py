@@ -14,9 +14,10 @@ things keep it vectorised: every slice is taken before the loop, so that the loo
 addresses it (an index such as ``t + offset`` makes numba test it for wraparound, and that
 test stops the vectoriser), and there are no per-pixel array views. Measured on a depthwise
 112x112x32 3x3 layer, one thread, hot caches: 0.19 ms, against 0.72 ms for the per-pixel
-loop of :mod:`convlib.engines._dw_kernels` and 0.12 ms for PyTorch channels_last (in the
-benchmark's interleaved runs the per-pixel loop stays ahead on most depthwise layers, so
-``depthwise_jit`` keeps it).
+loop of :mod:`convlib.engines._dw_kernels` and 0.12 ms for PyTorch channels_last.
+``depthwise_jit`` reads its rows straight from the input the same way (``_dw_kernels.rows3``,
+no gather: its taps are shifted runs of the input rows themselves), but only up to 64 channels;
+from 96 on its per-pixel loop was as fast or faster.
 
 ``rows3`` fuses the nine taps of a 3x3 kernel into one expression (one store per value),
 ``rows5`` takes a 5x5 kernel one kernel row (five taps) per pass, ``rows_any`` one tap per
