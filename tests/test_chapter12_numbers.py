@@ -25,6 +25,58 @@ def _runs(tag: str = "", folder: str = "benchmarks"):
     return one, two
 
 
+def _touched(r) -> bool:
+    """Whether a record's layer is one that ca8e29a's two changes reach (at its thread count)."""
+    rows = r["auto_engine"] == "depthwise_jit" and r["kernel"][:2] == [3, 3] and r["stride"] == 1
+    a = {"winograd_f4": 6, "winograd_f2": 4}.get(r["auto_engine"])
+    split_u = a is not None and r["threads"] > 1 and a * a * r["kernel"][2] * r["kernel"][3] * 4 >= 8 * 2**20
+    return (rows and r["kernel"][3] <= 64) or split_u
+
+
+def _second_facts() -> dict[str, str]:
+    """The phrases on ``benchmarks/zen3/second/``: 20b68bf's engines and ca8e29a's, one machine."""
+    was, now = _runs("_20b68bf", "benchmarks/zen3/second"), _runs("_ca8e29a", "benchmarks/zen3/second")
+    mean = [[d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in run] for run in (was, now)]
+    out = {
+        "second_mean": (
+            f"went from {mean[0][0]:.2f} to {mean[1][0]:.2f} at one thread and from {mean[0][1]:.2f} to "
+            f"{mean[1][1]:.2f} at two"
+        )
+    }
+
+    def dw32(doc):  # the two 32-channel depthwise layers (MobileNetV2, EfficientNet-B0) at batch 8
+        return " and ".join(
+            f"{r['auto_over_peer']:.2f}"
+            for r in doc["records"]
+            if r["layer"] == "dw 3x3 32" and r["batch"] == 8
+        )
+
+    dw = [[dw32(d) for d in run] for run in (was, now)]
+    out["second_dw"] = (
+        f"from {dw[0][0]} to {dw[1][0]} at one thread, and from {dw[0][1]} to {dw[1][1]} at two"
+    )
+    first = [
+        d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in _runs("_20b68bf", "benchmarks/zen3")
+    ]
+    out["second_machines"] = (
+        f"gave {first[0]:.2f} and {mean[0][0]:.2f} overall at one thread on the two machines, but "
+        f"{first[1]:.2f} and {mean[0][1]:.2f} at two"
+    )
+    spread = []
+    for i in (0, 1):
+        before = {(r["net"], r["layer"], r["batch"]): r["auto_over_peer"] for r in was[i]["records"]}
+        moved = [r["auto_over_peer"] / before[(r["net"], r["layer"], r["batch"])] for r in now[i]["records"]
+                 if not _touched(r)]  # fmt: skip
+        spread.append((len(moved), min(moved), max(moved), geomean(moved)))
+    (n1, lo1, hi1, g1), (n2, lo2, hi2, g2) = spread
+    out["second_noise"] = (
+        f"the {n1} records at one thread and {n2} at two whose layers neither change reaches: each moved "
+        f"by a factor between {lo1:.2f} and {hi1:.2f} at one thread ({lo2:.2f} and {hi2:.2f} at two), "
+        f"while their geometric means moved by {g1:.2f} and {g2:.2f}"
+    )
+    return out
+
+
 def _zen3_facts(zen5_old_mean: float) -> dict[str, str]:
     """The phrases of the section on the second machine (``benchmarks/zen3/``, before and after)."""
     old, now = _runs("_5818a91", "benchmarks/zen3"), _runs("_20b68bf", "benchmarks/zen3")
@@ -187,6 +239,7 @@ def facts() -> dict[str, str]:
         "one-thread speed"
     )
     out.update(_zen3_facts(s1["all"]["geomean_auto_over_peer"]))
+    out.update(_second_facts())
     m2 = two["meta"]
     out["load2"] = (
         f"started at a 1-minute load average of {m2['loadavg_at_start'][0]:.2f} and ended at "

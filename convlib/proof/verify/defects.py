@@ -34,7 +34,7 @@ def simd_level() -> str:
         return "other"
     level = "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "other"
     cap = (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
-    if cap.startswith(("SSE", "AVX_")) or cap == "AVX":
+    if cap.startswith("SSE") or cap == "AVX":
         return "other"
     if cap.startswith("AVX2") and level == "avx512":
         return "avx2"
