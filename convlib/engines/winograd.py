@@ -103,17 +103,20 @@ def _dense(m: int, dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return out
 
 
-def _kernel_transform(m, w, dtype):
+def _kernel_transform(m, w, dtype, out=None):
     """``U = G g G^T`` for every ``(c, o)`` of HWIO ``w``: ``(a*a, cg, o)``, one BLAS product.
 
     ``kron(G, G)`` maps the 9 taps of a kernel to its ``a*a`` transformed values, and HWIO
     already lists the taps first, so ``kron(G, G) @ w.reshape(9, cg*o)`` is ``U`` in the
     layout the products need. (Two ``tensordot`` calls and a transpose took 17 ms on a
-    3x3x256x256 kernel; this takes well under one.)
+    3x3x256x256 kernel; this takes well under one.) ``out``, an ``(a*a, cg*o)`` view, receives
+    the product instead of a new array.
     """
     a, (_, _, cg, o) = m + 2, w.shape
     g2 = _dense(m, np.dtype(dtype))[2]  # (a*a, 9)
-    return (g2 @ np.ascontiguousarray(w, dtype=dtype).reshape(9, cg * o)).reshape(a * a, cg, o)
+    u = np.empty((a * a, cg * o), dtype=dtype) if out is None else out
+    np.matmul(g2, np.ascontiguousarray(w, dtype=dtype).reshape(9, cg * o), out=u)
+    return u.reshape(a * a, cg, o)
 
 
 # Below this many bytes of U a pass's kernel transform stays on the calling thread: splitting the
@@ -139,7 +142,6 @@ def _kernel_transforms(m, w, chunks, dtype) -> dict:
         ``o0 -> U`` of shape ``(a*a, cg, o1 - o0)``.
     """
     a, (_, _, cg, _) = m + 2, w.shape
-    g2 = _dense(m, np.dtype(dtype))[2]  # (a*a, 9)
     us = {o0: np.empty((a * a, cg, o1 - o0), dtype=dtype) for o0, o1 in chunks}
     total = a * a * cg * sum(o1 - o0 for o0, o1 in chunks) * np.dtype(dtype).itemsize
     step = -(-cg // get_threads()) if total >= SPLIT_U_BYTES else cg
@@ -147,9 +149,10 @@ def _kernel_transforms(m, w, chunks, dtype) -> dict:
 
     def work(run):
         for o0, o1, c0, c1 in run:
-            src = np.ascontiguousarray(w[:, :, c0:c1, o0:o1], dtype=dtype).reshape(9, -1)
             oc = o1 - o0
-            np.matmul(g2, src, out=us[o0].reshape(a * a, cg * oc)[:, c0 * oc : c1 * oc])
+            _kernel_transform(
+                m, w[:, :, c0:c1, o0:o1], dtype, out=us[o0].reshape(a * a, cg * oc)[:, c0 * oc : c1 * oc]
+            )
 
     run_split(work, items)
     return us
