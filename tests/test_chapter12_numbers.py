@@ -8,6 +8,7 @@ fails here. ``python tests/test_chapter12_numbers.py`` prints the phrases.
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 from pathlib import Path
@@ -25,8 +26,17 @@ def _runs(tag: str = "", folder: str = "benchmarks"):
     return one, two
 
 
+def _overall(run, field: str = "geomean_auto_over_peer") -> list:
+    """``field`` of the overall summary of a run's one- and two-thread files."""
+    return [d["summary"]["overall"]["all"][field] for d in run]
+
+
 def _touched(r) -> bool:
-    """Whether a record's layer is one that ca8e29a's two changes reach (at its thread count)."""
+    """Whether a record's layer is one that ca8e29a's two changes reach (at its thread count).
+
+    64 channels and 8 MiB are the values of ``depthwise_jit.ROWS_MAX_CHANNELS`` and
+    ``winograd.SPLIT_U_BYTES`` when those runs were taken: the stored runs, not today's constants.
+    """
     rows = r["auto_engine"] == "depthwise_jit" and r["kernel"][:2] == [3, 3] and r["stride"] == 1
     a = {"winograd_f4": 6, "winograd_f2": 4}.get(r["auto_engine"])
     split_u = a is not None and r["threads"] > 1 and a * a * r["kernel"][2] * r["kernel"][3] * 4 >= 8 * 2**20
@@ -36,7 +46,7 @@ def _touched(r) -> bool:
 def _second_facts() -> dict[str, str]:
     """The phrases on ``benchmarks/zen3/second/``: 20b68bf's engines and ca8e29a's, one machine."""
     was, now = _runs("_20b68bf", "benchmarks/zen3/second"), _runs("_ca8e29a", "benchmarks/zen3/second")
-    mean = [[d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in run] for run in (was, now)]
+    mean = [_overall(run) for run in (was, now)]
     out = {
         "second_mean": (
             f"went from {mean[0][0]:.2f} to {mean[1][0]:.2f} at one thread and from {mean[0][1]:.2f} to "
@@ -55,9 +65,7 @@ def _second_facts() -> dict[str, str]:
     out["second_dw"] = (
         f"from {dw[0][0]} to {dw[1][0]} at one thread, and from {dw[0][1]} to {dw[1][1]} at two"
     )
-    first = [
-        d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in _runs("_20b68bf", "benchmarks/zen3")
-    ]
+    first = _overall(_runs("_20b68bf", "benchmarks/zen3"))
     out["second_machines"] = (
         f"gave {first[0]:.2f} and {mean[0][0]:.2f} overall at one thread on the two machines, but "
         f"{first[1]:.2f} and {mean[0][1]:.2f} at two"
@@ -80,8 +88,8 @@ def _second_facts() -> dict[str, str]:
 def _zen3_facts(zen5_old_mean: float) -> dict[str, str]:
     """The phrases of the section on the second machine (``benchmarks/zen3/``, before and after)."""
     old, now = _runs("_5818a91", "benchmarks/zen3"), _runs("_20b68bf", "benchmarks/zen3")
-    mean = [[d["summary"]["overall"]["all"]["geomean_auto_over_peer"] for d in run] for run in (old, now)]
-    over = [[d["summary"]["overall"]["all"]["layers_over_2x"] for d in run] for run in (old, now)]
+    mean = [_overall(run) for run in (old, now)]
+    over = [_overall(run, "layers_over_2x") for run in (old, now)]
     nets = [
         {k: v["all"]["geomean_auto_over_peer"] for k, v in run[0]["summary"]["nets"].items()}
         for run in (old, now)
@@ -137,8 +145,9 @@ def _range(records) -> str:
 ENGINES_QUOTED = ("im2col", "winograd_f4", "taps", "planes_jit", "depthwise_jit")
 
 
+@functools.cache
 def facts() -> dict[str, str]:
-    """Name -> the phrase the chapter must contain."""
+    """Name -> the phrase the chapter must contain (computed once; the tests only read it)."""
     one, two = _runs()
     r1, r2 = one["records"], two["records"]
     s1, s2 = one["summary"]["overall"], two["summary"]["overall"]
