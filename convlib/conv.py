@@ -1,15 +1,17 @@
-"""2-D convolution (cross-correlation, as in TensorFlow and PyTorch)."""
+"""2-D convolution (cross-correlation, as in TensorFlow and PyTorch).
+
+:func:`conv2d` validates the call once (:func:`convlib.layout.prepare_conv`), pads the input
+(:func:`convlib.padding.apply_padding`), runs one engine of :mod:`convlib.engines` and adds the
+bias; ``algorithm="auto"``, the default, hands the validated arrays to the fast room instead.
+"""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from .engines import _blocks, select_engine
-from .engines._slab import check_pads, padded_shape
-from .layout import prepare_conv
-from .padding import normalize_padding_mode
+from .engines import ENGINES, check_supported
+from .layout import prepare_conv, restore_layout
+from .padding import apply_padding, normalize_padding_mode
 
 __all__ = ["conv2d", "conv2d_naive"]
 
@@ -26,9 +28,7 @@ def conv2d(
     data_format: str = "NHWC",
     padding_mode: str = "zeros",
     algorithm: str = "auto",
-    backend: str = "numpy",
-    device=None,
-):
+) -> np.ndarray:
     """2-D convolution of ``x`` with kernel ``w`` (a cross-correlation: ``w`` is not flipped).
 
     Parameters
@@ -53,11 +53,10 @@ def conv2d(
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
         What the padded cells hold, with PyTorch's meaning.
     algorithm : str
-        ``"auto"`` or an engine name from :data:`convlib.engines.ENGINES`.
-    backend : {"numpy", "torch"}
-        ``"torch"`` runs the same algorithms with torch operations (CPU or CUDA).
-    device : str, optional
-        Torch device for ``backend="torch"``.
+        ``"auto"``: the fast room, :func:`convlib.fast.conv2d_auto`, which picks an engine per
+        layer and keeps its workspace under 64 MiB. Or a reference engine's name from
+        :data:`convlib.engines.ENGINES` (``"naive"``, ``"im2col"``, ``"winograd_f4"``, ...):
+        the plain NumPy engine, run on the whole padded input.
 
     Returns
     -------
@@ -68,7 +67,8 @@ def conv2d(
     ------
     ValueError
         Any invalid argument, with the parameter and sizes named (see
-        :func:`convlib.shapes.check_conv_shapes`), before anything is allocated.
+        :func:`convlib.shapes.check_conv_shapes`), before anything is allocated; an unknown
+        algorithm, or an engine that cannot run the layer (Winograd needs 3x3 and stride 1).
 
     Shape
     -----
@@ -86,84 +86,24 @@ def conv2d(
            [42., 46., 50.]])
     >>> conv2d(x, w, stride=2, padding="same").shape
     (1, 2, 2, 1)
-    """
-    if backend == "torch":
-        from .backends.torch import conv2d as torch_conv2d
 
-        return torch_conv2d(
-            x,
-            w,
-            b,
-            stride=stride,
-            padding=padding,
-            dilation=dilation,
-            groups=groups,
-            data_format=data_format,
-            padding_mode=padding_mode,
-            algorithm=algorithm,
-            device=device,
-        )
-    if backend != "numpy":
-        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
+    The same computation with torch operations, on a GPU: :func:`convlib.backends.torch.conv2d`.
+    """
     padding_mode = normalize_padding_mode(padding_mode)
     x4, w4, b, geo, dtype = prepare_conv(
-        x,
-        w,
-        b,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        data_format=data_format,
+        x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )
-    # The engines pad block by block; only the shape of the padded input is needed here.
-    check_pads(x4.shape, geo.pads, padding_mode)
-    engine = select_engine(
-        algorithm,
-        padded_shape(x4.shape, geo.pads),
-        w4.shape,
-        stride=geo.stride,
-        dilation=geo.dilation,
-        groups=geo.groups,
-        pads=geo.pads,
-        padding_mode=padding_mode,
-    )
-    run = functools.partial(
-        engine,
-        w=w4,
-        stride=geo.stride,
-        dilation=geo.dilation,
-        groups=geo.groups,
-        pads=geo.pads,
-        padding_mode=padding_mode,
-    )
-    if geo.data_format == "NHWC" and x4.dtype == dtype:
-        y = run(x4)
-        if b is not None:
-            y += b
-        return y if geo.batch is not None else y[0]
-    return _in_chunks(run, x4, b, geo, dtype)
+    if algorithm == "auto":
+        from .fast import conv2d_auto  # blocks, threads, compiled kernels: the benchmark's room
 
-
-def _in_chunks(run, x4, b, geo, dtype) -> np.ndarray:
-    """Run the engine on batches of images, each result moved into the final layout and dtype.
-
-    An NCHW result (or a float16 one, computed in float32) is a second array of the output's
-    size; converting the whole NHWC float32 result at the end would hold both at once. Chunks
-    of at most :data:`convlib.engines._blocks.BUFFER_BYTES` of engine output keep that extra
-    memory bounded (a single image larger than that is one chunk).
-    """
-    (ho, wo), n, o = geo.out_hw, x4.shape[0], geo.out_channels
-    nchw = geo.data_format == "NCHW"
-    y = np.empty((n, o, ho, wo) if nchw else (n, ho, wo, o), dtype=dtype)
-    per_image = ho * wo * o * np.dtype(x4.dtype).itemsize
-    step = max(1, _blocks.BUFFER_BYTES // max(per_image, 1))
-    for b0 in range(0, n, step):
-        part = run(x4[b0 : b0 + step])
-        if b is not None:
-            part += b
-        y[b0 : b0 + step] = part.transpose(0, 3, 1, 2) if nchw else part
-    return y if geo.batch is not None else y[0]
+        return conv2d_auto(x4, w4, b, geo, padding_mode, dtype)
+    check_supported(algorithm, w4.shape, stride=geo.stride, dilation=geo.dilation, padding_mode=padding_mode)
+    xp = apply_padding(x4, geo.pads, padding_mode)
+    pads = {"pads": geo.pads} if algorithm == "taps" else {}  # the zeros taps skips
+    y = ENGINES[algorithm](xp, w4, stride=geo.stride, dilation=geo.dilation, groups=geo.groups, **pads)
+    if b is not None:
+        y += b
+    return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
 
 
 def conv2d_naive(

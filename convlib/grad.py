@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engines.im2col import windows
+from .engines.windows import windows
 from .layout import as_float_array, check_same_dtype, prepare_conv, restore_layout, to_channels_last
 from .padding import PADDING_MODES, apply_padding, normalize_padding_mode
 from .shapes import WindowAxis, conv_axis

@@ -1,14 +1,14 @@
 """convlib's algorithms written in torch operations, for a CPU or a CUDA device.
 
 Not a call to ``torch.nn.functional.conv2d``: each engine below re-writes one NumPy engine of
-:mod:`convlib.engines` with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``, so the same
+:mod:`convlib.fast` with ``F.pad``, ``unfold``, ``matmul`` and ``torch.fft``, so the same
 algorithm can be timed on a GPU. Validation and sizes come from
-:func:`convlib.shapes.check_conv_shapes`; ``"auto"`` uses :func:`convlib.engines.choose_algorithm`
+:func:`convlib.shapes.check_conv_shapes`; ``"auto"`` uses :func:`convlib.fast.choose_algorithm`
 (the rule tuned on the CPU, not on a GPU). What is shared and where they differ, exactly:
 
 - **Shared plans.** The Winograd transforms ``B^T, G, A^T`` are the NumPy engine's
   (:func:`convlib.engines.winograd.transforms`), applied as the same ``kron`` products; the im2col
-  engine streams the same row blocks (:func:`convlib.engines._blocks.blocks`, same byte budget);
+  engine streams the same row blocks (:func:`convlib.fast._blocks.blocks`, same byte budget);
   the tap order of the shifted engine and the window order of naive are the NumPy ones.
 - **im2col** gathers with ``unfold``, whose patch order is ``(C, kh, kw)`` instead of NumPy's
   ``(kh, kw, C)``; the kernel is reordered to match, so the sums are the same but in another order.
@@ -20,9 +20,9 @@ algorithm can be timed on a GPU. Validation and sizes come from
   overlap-save tiles of a power-of-two size. Both subsample the stride-1 result for a stride.
 - **groups**: im2col runs them as one batched product (``bmm`` over the groups), as the NumPy
   engine does; shifted, Winograd and FFT loop over the groups, as in NumPy.
-- **grouped_jit** runs the same channel rounds (:func:`convlib.engines.grouped_jit.rounds`),
+- **grouped_jit** runs the same channel rounds (:func:`convlib.fast.grouped_jit.rounds`),
   each a tap accumulation like depthwise's; **planes_jit** makes the same channel planes (row
-  and column phases, rows end to end at :func:`convlib.engines.planes_jit.plane_width`) and adds
+  and column phases, rows end to end at :func:`convlib.fast.planes_jit.plane_width`) and adds
   every tap as one shifted run of them, but for the whole batch at once and as one batched
   product over the groups per tap (``baddbmm``); the NumPy engine goes block by block, four
   output channels at a time; **winograd** splits a dilated layer into the same
@@ -43,17 +43,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import (
-    ENGINES,
-    _check_supported,
-    choose_algorithm,
-    depthwise,
-    grouped_jit,
-    planes_jit,
-    taps,
-    winograd,
-)
-from ..engines._blocks import blocks
+from ..engines import depthwise, taps, winograd
+from ..fast import check_supported, choose_algorithm, grouped_jit, planes_jit
+from ..fast._blocks import blocks
 from ..layout import compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
 from ..shapes import check_conv_shapes, effective_kernel_size, window_count
@@ -199,7 +191,7 @@ def _shifted(torch, xp, w, stride, dilation, groups):
 
 
 def _grouped(torch, xp, w, stride, dilation, groups):
-    """The channel rounds of :func:`convlib.engines.grouped_jit.conv`, as tap accumulations."""
+    """The channel rounds of :func:`convlib.fast.grouped_jit.conv`, as tap accumulations."""
     ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
     kh, kw, cg, o = w.shape
     chan, tap = (torch.as_tensor(a, device=xp.device) for a in grouped_jit.rounds(tuple(w.shape), groups))
@@ -214,7 +206,7 @@ def _grouped(torch, xp, w, stride, dilation, groups):
 
 
 def _planes(torch, xp, w, stride, dilation, groups):
-    """The channel planes of :func:`convlib.engines.planes_jit.conv`: each tap one shifted run of them."""
+    """The channel planes of :func:`convlib.fast.planes_jit.conv`: each tap one shifted run of them."""
     ho, wo, _, _ = _out_hw(xp, w, stride, dilation)
     n, hp, wp, c = xp.shape
     kh, kw, cg, o = w.shape
@@ -397,8 +389,8 @@ def conv2d(
             pads=geo.pads, padding_mode=mode,
         )  # fmt: skip
     if not isinstance(name, str) or name not in TORCH_ENGINES:
-        raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
-    _check_supported(name, tuple(w4.shape), geo.stride, geo.dilation, mode)  # the NumPy engines' limits
+        raise ValueError(f"algorithm must be 'auto' or one of {sorted(TORCH_ENGINES)}, got {algorithm!r}")
+    check_supported(name, tuple(w4.shape), geo.stride, geo.dilation, mode)  # the NumPy engines' limits
     if name == "taps":
         y = _taps(torch, x4.contiguous(), w4, geo.stride, geo.dilation, geo.groups, geo.pads)
     else:

@@ -1,104 +1,61 @@
-"""Convolution engines: different algorithms for the same convolution.
+"""The reference engines: one plain NumPy module per convolution algorithm.
 
-Every engine has the signature
-``engine(x, w, *, stride, dilation, groups, pads=((0, 0), (0, 0)), padding_mode="zeros") -> y``
-with ``x`` the NHWC input ``(N, H, W, C)``, ``w`` an HWIO kernel ``(kh, kw, C/groups, O)`` and
-``y`` the output ``(N, H_out, W_out, O)``, all in one floating dtype. Called without ``pads``
-an engine computes the valid convolution of an already padded input. Layouts, dtypes, bias
-and argument checks are handled once, in :mod:`convlib.conv`.
+Read :mod:`convlib.engines.naive` first: its loop over output positions is the definition of
+the convolution, and every other engine is tested against it. Then :mod:`.im2col` (the windows
+as a matrix, one product), :mod:`.shifted` and :mod:`.taps` (one product per kernel tap),
+:mod:`.winograd` (F(2x2, 3x3) and F(4x4, 3x3): fewer multiplications per output),
+:mod:`.fft` (overlap-save: products in the frequency domain) and :mod:`.depthwise` (one
+input channel per group: a tap loop, no product). :mod:`.windows` is the one window view
+they share with pooling and the gradients.
 
-Engines: ``naive`` (the teaching loop), ``im2col`` (gathered windows + one GEMM, groups as
-one batched GEMM), ``shifted`` (one GEMM per tap over the input itself), ``winograd_f2`` /
-``winograd_f4`` (3x3, stride 1; dilated only with zero padding, by phases), ``fft``
-(overlap-save FFT), ``taps`` (one GEMM per tap over the outputs that tap reads inside the
-input: zero padding skipped), ``depthwise``
-(one input channel per group: a NumPy tap loop), ``depthwise_jit`` (the same loop compiled
-with numba, imported on first use), ``grouped_jit`` (any grouped layer as ``C/groups``
-passes of that compiled loop) and ``planes_jit`` (a compiled direct convolution over channel
-planes, every tap one shifted run of a plane: layers with few channels per group). Every
-fast engine pads block by block (:mod:`._slab`) and works in blocks, so its workspace stays
-under 64 MiB besides the output
-(``_blocks.BUFFER_BYTES``), split over the worker threads of :mod:`._threads`. Each thread
-keeps up to 16 MiB of those buffers between calls (``_blocks.scratch``: fresh pages cost a
-fault each); :func:`release_workspace` frees them.
+Every engine takes the padded NHWC input and an HWIO kernel,
+``engine(xp, w, *, stride, dilation, groups) -> y`` with ``y`` of shape ``(N, H_out, W_out, O)``
+(``taps`` also takes ``pads``, to know which border cells of ``xp`` are zeros it may skip).
+:func:`convlib.conv2d` validates, pads the whole input (:func:`convlib.padding.apply_padding`),
+runs the engine named by ``algorithm=`` and adds the bias.
+
+These modules are written to be read: no threads, no buffer reuse, no compiled code, no
+block planning. The default ``algorithm="auto"`` runs the fast room instead,
+:mod:`convlib.fast`, which computes the same results (a property test holds every fast engine
+to its reference here within 1e-10 in float64) with bounded memory, both cores and numba.
 """
 
 from __future__ import annotations
 
-from ..shapes import window_count
-from . import (
-    _blocks,
-    depthwise,
-    depthwise_jit,
-    fft,
-    grouped_jit,
-    im2col,
-    naive,
-    planes_jit,
-    shifted,
-    taps,
-    winograd,
-)
-from ._blocks import release as release_workspace
-from ._threads import get_threads, set_threads
+from . import depthwise, fft, im2col, naive, shifted, taps, winograd
 
-__all__ = [
-    "ENGINES",
-    "choose_algorithm",
-    "get_threads",
-    "release_workspace",
-    "select_engine",
-    "set_threads",
-    "supports",
-]
-
-# Thresholds of the "auto" rule (see choose_algorithm), checked on the suite in benchmarks/.
-WINOGRAD_F4_MIN_TILES = 48
-WINOGRAD_F2_MIN_TILES = 48
-WINOGRAD_MIN_CHANNELS = 16
-# F(4x4)'s float32 error grows with the channels summed: measured 2.5e-6 at 64, 5.6e-6 to
-# 7.5e-6 at 512 (relative to max|y|, vs float64); beyond 512 it would near the 1e-5 tolerance.
-WINOGRAD_MAX_CHANNELS = 512
-FFT_MIN_TAPS = 169
-# Below this share of tap reads inside the input (the rest is zero padding), skip the padding.
-TAPS_MAX_USEFUL = 0.6
-# From this many input channels a tap's GEMM (K = C) is wide enough that the taps engine's
-# kh * kw products over the input itself beat im2col's gather of kh * kw copies of it.
-TAPS_MIN_CHANNELS = 128
-# A dilated 3x3 layer runs as d_h * d_w Winograd convolutions, one call each: beyond this many
-# phases their fixed costs outweigh the saving (36 phases of 28x28x64, d = 6: 2.4x im2col's time for F2).
-WINOGRAD_MAX_PHASES = 9
-# Groups of at most this many input channels run as a direct convolution over channel planes
-# (planes_jit); from 16 per group im2col's batched GEMM was faster (ResNeXt's 14x14x512,
-# one thread: 0.81 against 1.02 ms at batch 1, 6.1 against 6.7 ms at batch 8).
-PLANES_MAX_CHANNELS = 8
+__all__ = ["ENGINES", "check_supported", "supports"]
 
 ENGINES = {
     "naive": naive.conv,
     "im2col": im2col.conv,
     "shifted": shifted.conv,
+    "taps": taps.conv,
     "winograd_f2": winograd.conv_f2,
     "winograd_f4": winograd.conv_f4,
     "fft": fft.conv,
     "depthwise": depthwise.conv,
-    "depthwise_jit": depthwise_jit.conv,
-    "grouped_jit": grouped_jit.conv,
-    "planes_jit": planes_jit.conv,
-    "taps": taps.conv,
 }
 
 
-def _check_supported(algorithm: str, w_shape, stride, dilation, padding_mode="zeros") -> None:
+def check_supported(algorithm, w_shape, *, stride, dilation, padding_mode: str = "zeros") -> None:
+    """Raise ``ValueError`` unless reference engine ``algorithm`` exists and can run this layer.
+
+    Winograd takes 3x3 kernels with stride 1, depthwise one input channel per group, taps
+    zero padding only (it skips the zeros instead of reading them).
+    """
+    if not isinstance(algorithm, str) or algorithm not in ENGINES:
+        raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
     if algorithm == "taps" and padding_mode != "zeros":
         raise ValueError(f"the taps engine skips zero pad cells only; got padding_mode={padding_mode!r}")
     if algorithm.startswith("winograd"):
-        winograd.check_supported(w_shape, stride, dilation, padding_mode=padding_mode)
-    elif algorithm.startswith("depthwise"):
+        winograd.check_supported(w_shape, stride)
+    elif algorithm == "depthwise":
         depthwise.check_supported(w_shape)
 
 
 def supports(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "zeros") -> bool:
-    """Whether engine ``algorithm`` can run a layer (Winograd and depthwise have limits).
+    """Whether reference engine ``algorithm`` can run a layer (:func:`check_supported` passes).
 
     Examples
     --------
@@ -108,125 +65,20 @@ def supports(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "
     True
     """
     try:
-        _check_supported(algorithm, w_shape, stride, dilation, padding_mode)
+        check_supported(algorithm, w_shape, stride=stride, dilation=dilation, padding_mode=padding_mode)
     except ValueError:
         return False
     return True
 
 
-def _winograd_tiles(xp_shape, m: int, dilation) -> int:
-    """Output tiles of F(m x m, 3 x 3) in one product: per phase when the kernel is dilated."""
-    n, (dh, dw) = xp_shape[0], dilation
-    ho = window_count(xp_shape[1], 3, stride=1, dilation=dh)
-    wo = window_count(xp_shape[2], 3, stride=1, dilation=dw)
-    per_phase = (-(-ho // dh), -(-wo // dw))  # ceil: phase 0 has the most outputs
-    return n * -(-per_phase[0] // m) * -(-per_phase[1] // m)
+# Moved to the fast room; forwarded until convlib/__init__.py and transpose.py import them from
+# convlib.fast (the only arrow from this room into the fast one, and it goes when they do).
+_MOVED = {"set_threads", "get_threads", "release_workspace", "select_engine", "choose_algorithm"}
 
 
-def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, padding_mode="zeros") -> str:
-    """The ``"auto"`` rule: the engine name for one layer, from the broad benchmark in ``benchmarks/``.
+def __getattr__(name):
+    if name in _MOVED:
+        from .. import fast
 
-    1. Depthwise (one input channel per group, ``groups > 1``): ``depthwise_jit``. The layer
-       is memory-bound (about two flops per value read) and only the compiled, fused loop
-       makes one pass over the data; im2col would copy every input value ``kh * kw`` times
-       to feed products of one input channel each.
-    2. Zero padding that most taps read (``pads`` given, ``padding_mode="zeros"``, at most
-       ``TAPS_MAX_USEFUL`` of the tap reads inside the input, :func:`.taps.useful_fraction`):
-       ``taps``, which skips them (DeepLabv3's ASPP: dilation 12 on a 14x14 map, 18% useful).
-    3. Groups of at most ``PLANES_MAX_CHANNELS`` input channels: ``planes_jit`` (ResNeXt's
-       first two stages, 32 groups of 4 and of 8: the batched GEMM's products would be 4 or
-       8 columns wide and 36 or 72 deep); wider groups: ``im2col``, one batched GEMM.
-       ``grouped_jit`` is never chosen: ``planes_jit`` was faster on every grouped layer of
-       the suite.
-    4. A dense 3x3 stride-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
-       channels: ``winograd_f4`` if one product has at least ``WINOGRAD_F4_MIN_TILES`` 4x4
-       output tiles, else ``winograd_f2`` if it has at least ``WINOGRAD_F2_MIN_TILES`` 2x2
-       tiles. The tiles are the rows of Winograd's products: with fewer, those 36 (or 16)
-       GEMMs are too small for BLAS and the transforms cost more than the multiplications
-       saved (a 7x7 map at batch 1 makes 4 tiles of 4x4, 16 of 2x2). A dilated kernel with
-       zero padding runs as ``d_h * d_w`` convolutions of the input's phases, so its tiles
-       are counted per phase, there may be at most ``WINOGRAD_MAX_PHASES`` phases, and its
-       transformed kernel must fit one buffer (``_blocks.BUFFER_BYTES``, float32) so that it
-       is made once, not once per phase.
-    5. A dense large kernel (``kh * kw >= FFT_MIN_TAPS``) with stride 1: ``fft`` (from a side
-       measurement: kernels 5 to 15, 16 and 64 channels, 64x64 maps; FFT overtook im2col only
-       from about 13x13 on).
-    6. Zero padding, stride 1, a kernel larger than 1x1 and at least ``TAPS_MIN_CHANNELS``
-       input channels: ``taps`` (Inception's 1x7 and 7x1, DeepLabv3's dilated 3x3 at batch 1).
-    7. Otherwise ``im2col``: a 1x1 stride-1 layer is a single GEMM on the input itself. The
-       shifted GEMM never wins on the suite: its many small products and the wasted
-       padded-width columns cost more than the im2col copy saves.
-
-    Examples
-    --------
-    >>> choose_algorithm((8, 58, 58, 64), (3, 3, 64, 64), stride=(1, 1), dilation=(1, 1), groups=1)
-    'winograd_f4'
-    >>> choose_algorithm((8, 9, 9, 512), (3, 3, 512, 512), stride=(1, 1), dilation=(1, 1), groups=1)
-    'winograd_f2'
-    >>> choose_algorithm((1, 9, 9, 512), (3, 3, 512, 512), stride=(1, 1), dilation=(1, 1), groups=1)
-    'im2col'
-    >>> choose_algorithm((8, 114, 114, 96), (3, 3, 1, 96), stride=(2, 2), dilation=(1, 1), groups=96)
-    'depthwise_jit'
-    >>> choose_algorithm((8, 58, 58, 128), (3, 3, 4, 128), stride=(1, 1), dilation=(1, 1), groups=32)
-    'planes_jit'
-    >>> choose_algorithm((1, 16, 16, 512), (3, 3, 16, 512), stride=(1, 1), dilation=(1, 1), groups=32)
-    'im2col'
-    """
-    kh, kw, cg, o = w_shape
-    stride, dilation = tuple(stride), tuple(dilation)
-    if cg == 1 and groups > 1:
-        return "depthwise_jit"
-    zero_pads = pads is not None and padding_mode == "zeros"
-    if zero_pads:
-        (t, b), (left, r) = pads
-        x_shape = (xp_shape[0], xp_shape[1] - t - b, xp_shape[2] - left - r, xp_shape[3])
-        useful = taps.useful_fraction(x_shape, w_shape, stride=stride, dilation=dilation, pads=pads)
-        if useful <= TAPS_MAX_USEFUL:
-            return "taps"
-    if groups > 1:
-        return "planes_jit" if cg <= PLANES_MAX_CHANNELS else "im2col"
-    dilated = dilation != (1, 1)
-    phases_ok = not dilated or (padding_mode == "zeros" and dilation[0] * dilation[1] <= WINOGRAD_MAX_PHASES)
-    if (kh, kw) == (3, 3) and stride == (1, 1) and phases_ok:
-        channels_ok = WINOGRAD_MIN_CHANNELS <= min(cg, o) and cg <= WINOGRAD_MAX_CHANNELS
-        for m, least in ((4, WINOGRAD_F4_MIN_TILES), (2, WINOGRAD_F2_MIN_TILES)):
-            u_fits = not dilated or (m + 2) ** 2 * cg * o * 4 <= _blocks.BUFFER_BYTES
-            if channels_ok and u_fits and _winograd_tiles(xp_shape, m, dilation) >= least:
-                return f"winograd_f{m}"
-    if kh * kw >= FFT_MIN_TAPS and stride == (1, 1):
-        return "fft"
-    if zero_pads and stride == (1, 1) and kh * kw > 1 and cg >= TAPS_MIN_CHANNELS:
-        return "taps"
-    return "im2col"
-
-
-def select_engine(
-    algorithm: str, xp_shape, w_shape, *, stride, dilation, groups, pads=None, padding_mode="zeros"
-):
-    """Return the engine function for ``algorithm`` (``"auto"`` applies :func:`choose_algorithm`).
-
-    ``pads`` and ``padding_mode`` are the padding the engine will apply (``xp_shape`` is the
-    padded shape); without them ``auto`` does not consider the ``taps`` engine.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name, or an engine that cannot run this layer (Winograd with a
-        kernel other than 3x3, a stride or a dilation; depthwise with more than one input
-        channel per group), naming why.
-    """
-    if not isinstance(algorithm, str) or (algorithm != "auto" and algorithm not in ENGINES):
-        raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
-    if algorithm == "auto":
-        algorithm = choose_algorithm(
-            xp_shape,
-            w_shape,
-            stride=stride,
-            dilation=dilation,
-            groups=groups,
-            pads=pads,
-            padding_mode=padding_mode,
-        )
-    else:
-        _check_supported(algorithm, w_shape, stride, dilation, padding_mode)
-    return ENGINES[algorithm]
+        return getattr(fast, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

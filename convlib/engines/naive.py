@@ -6,7 +6,8 @@ import numpy as np
 
 from ..padding import apply_padding
 from ..shapes import window_count
-from ._slab import NO_PADS
+
+NO_PADS = ((0, 0), (0, 0))
 
 
 def conv(

@@ -14,7 +14,7 @@ its GEMM time (depthwise layers always are: their products are not GEMMs); its l
 larger of the two, and ``auto_vs_limit = limit / auto time`` is the fraction of it reached.
 
 Fairness: every contender gets the thread count before any work (``torch.set_num_threads``,
-TensorFlow's intra-op pool, :func:`convlib.engines.set_threads`, which runs BLAS at one thread
+TensorFlow's intra-op pool, :func:`convlib.fast.set_threads`, which runs BLAS at one thread
 per worker); with two threads the limits run on convlib's two workers too. Each process runs
 one thread count (TensorFlow's cannot change once started). The machine may be shared, so the
 1-minute load average is stored before and after the run and with every layer, and the
@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from ..conv import conv2d
-from ..engines import choose_algorithm, get_threads, set_threads
-from ..engines._threads import run_split
+from ..fast import choose_algorithm, get_threads, set_threads
+from ..fast._threads import run_split
 from .bench_report import format_summary, format_table, summarize
 from .bench_suite import QUICK, SUITE, Conv
 from .frameworks import load_tf, load_torch

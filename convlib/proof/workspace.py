@@ -3,7 +3,7 @@
 Plain im2col would hold the whole patch matrix, ``(N * H_out * W_out) x (kh * kw * C)``
 values, which grows with the input without bound, and a padded copy of the input grows with
 it too; convlib's engines pad and work block by block, in blocks of at most
-``engines._blocks.BUFFER_BYTES``, and promise at most 64 MiB of workspace for any input.
+``convlib.fast._blocks.BUFFER_BYTES``, and promise at most 64 MiB of workspace for any input.
 :func:`workspace_profile` measures that promise with ``tracemalloc`` (which sees every NumPy
 allocation) on "same"-padded layers, and :func:`plot_workspace` draws it.
 """
@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from ..engines import ENGINES, _blocks
+from ..fast import ENGINES, _blocks, supports
 from ..shapes import conv_output_size
 
 __all__ = ["WORKSPACE_LIMIT_MIB", "peak_extra_mib", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
@@ -26,13 +26,13 @@ WORKSPACE_LIMIT_MIB = 64
 def peak_extra_mib(fn) -> float:
     """Workspace of ``fn()`` in MiB: its traced peak minus the array it returns, plus kept buffers.
 
-    The engines keep buffers between calls (:func:`convlib.engines._blocks.kept_bytes`); they are
+    The engines keep buffers between calls (:func:`convlib.fast._blocks.kept_bytes`); they are
     memory a call holds without allocating it, so they count: an engine that reuses a kept
     buffer is charged for it, and so is one that leaves other engines' kept buffers beside its own.
 
     Examples
     --------
-    >>> from convlib.engines import release_workspace
+    >>> from convlib.fast import release_workspace
     >>> _ = release_workspace()  # nothing kept: only the call's own allocations count
     >>> round(peak_extra_mib(lambda: np.zeros(2**20, np.uint8)), 2)  # the output is not workspace
     0.0
@@ -76,10 +76,8 @@ def workspace_profile(sizes=(100, 400, 1400), channels: int = 16, out_channels: 
     -------
     list of dict
         ``{"size", "patch_matrix_mib", "padded_copy_mib", "engines": {name: MiB}}`` per size,
-        ``naive`` left out (it is the slow reference) and Winograd only where ``k == 3``.
+        Winograd only where ``k == 3``.
     """
-    from ..engines import supports
-
     rng, rows, p = np.random.default_rng(0), [], k // 2
     dense = np.full((k, k, channels, out_channels), 0.1, np.float32)
     depthwise = np.full((k, k, 1, channels), 0.1, np.float32)
@@ -88,7 +86,7 @@ def workspace_profile(sizes=(100, 400, 1400), channels: int = 16, out_channels: 
         got = {}
         for name, engine in ENGINES.items():
             w = depthwise if name.startswith("depthwise") else dense
-            if name == "naive" or not supports(name, w.shape, stride=(1, 1), dilation=(1, 1)):
+            if not supports(name, w.shape, stride=(1, 1), dilation=(1, 1)):
                 continue
             groups = channels if w is depthwise else 1
             run = functools.partial(

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..engines.im2col import windows
+from ..engines.windows import windows
 from ..engines.winograd import transforms
 from ..padding import check_positive_int
 from ..shapes import conv_output_size
@@ -24,7 +24,7 @@ def draw_im2col(h: int = 4, w: int = 4, k: int = 2, *, stride: int = 1) -> Figur
     The input is ``np.arange(h * w)`` in an ``h x w`` grid, so every patch-matrix cell shows
     the input cell it copies. The first window is outlined on the input and its row is
     highlighted in the matrix; the matrix itself comes from
-    :func:`convlib.engines.im2col.windows`.
+    :func:`convlib.engines.windows.windows`.
 
     Shape
     -----

@@ -104,7 +104,7 @@ def slab(
     mode : {"zeros", "reflect", "replicate", "circular"}
     slot : str, optional
         With zero padding, build the block in this reused workspace
-        (:func:`convlib.engines._blocks.scratch`) instead of a new array; it is then valid
+        (:func:`convlib.fast._blocks.scratch`) instead of a new array; it is then valid
         until the caller asks for the slot again.
 
     Returns

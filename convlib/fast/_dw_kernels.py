@@ -1,4 +1,4 @@
-"""The compiled loops of :mod:`convlib.engines.depthwise_jit` (importing this module imports numba).
+"""The compiled loops of :mod:`convlib.fast.depthwise_jit` (importing this module imports numba).
 
 ``taps3`` fuses the nine taps of a 3x3 kernel into one pass over the channels of an output
 pixel (one store per pixel instead of one per tap: 34 against 15 GFLOP/s on 4x56x56x144,

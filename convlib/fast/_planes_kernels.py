@@ -1,4 +1,4 @@
-"""The compiled loops of :mod:`convlib.engines.planes_jit` (importing this module imports numba).
+"""The compiled loops of :mod:`convlib.fast.planes_jit` (importing this module imports numba).
 
 A block of the padded input is held as channel planes, ``T[c, u, v, f]``: the padded input
 rows ``u, u + s_h, ...`` and columns ``v, v + s_w, ...`` of channel ``c`` (one row/column

@@ -5,7 +5,7 @@ pass over the input and the output; NumPy needs two passes per tap (multiply, th
 compiled loop makes one pass over the output in all, each output value accumulated in a
 register-sized run of channels (channels innermost, NHWC, so the inner loop vectorises).
 The padding never exists as an array: each output row looks up its source rows and columns
-in two small index maps (:func:`convlib.engines._slab.source_index`, -1 for a zero cell), so
+in two small index maps (:func:`convlib.fast._slab.source_index`, -1 for a zero cell), so
 every ``padding_mode`` costs the same and the workspace is those two maps.
 
 Why numba, measured on the book's machine (4x56x56x144 float32, 3x3, "same", one thread, the
@@ -68,7 +68,7 @@ def _inner(index, outputs: int, k: int, s: int, d: int) -> tuple[int, int]:
 def _maps(x_shape, kh: int, kw: int, stride, dilation, pads, mode: str):
     """``(H_out, W_out, rows, cols, inner)`` of one layer geometry, made once and kept.
 
-    ``rows`` and ``cols`` are the index maps of :func:`convlib.engines._slab.source_index`
+    ``rows`` and ``cols`` are the index maps of :func:`convlib.fast._slab.source_index`
     over the padded extent, ``inner`` the ``(i0, i1, j0, j1)`` of :func:`_inner`. Kept because
     building them took about 60 us of every call, a quarter of a 14x14x576 layer's time; the
     kept maps are only ever read (by the compiled loops).

@@ -1,8 +1,8 @@
-"""The compiled loops of :mod:`convlib.engines.grouped_jit` (importing this module imports numba).
+"""The compiled loops of :mod:`convlib.fast.grouped_jit` (importing this module imports numba).
 
 ``gather`` copies one block of the padded input into a reused buffer, in one pass: the
 padding (through index maps, any ``padding_mode``), a channel map (one source channel per
-output channel, a rotation within each group: :func:`convlib.engines.grouped_jit.rounds`;
+output channel, a rotation within each group: :func:`convlib.fast.grouped_jit.rounds`;
 the identity for a depthwise layer) and, for a column stride ``s_w > 1``, the split into
 ``s_w`` column phases, so that output pixel ``j`` reads, for tap column ``b``,
 column ``j + (b * d_w) // s_w`` of phase ``(b * d_w) % s_w``.
@@ -14,7 +14,7 @@ things keep it vectorised: every slice is taken before the loop, so that the loo
 addresses it (an index such as ``t + offset`` makes numba test it for wraparound, and that
 test stops the vectoriser), and there are no per-pixel array views. Measured on a depthwise
 112x112x32 3x3 layer, one thread, hot caches: 0.19 ms, against 0.72 ms for the per-pixel
-loop of :mod:`convlib.engines._dw_kernels` and 0.12 ms for PyTorch channels_last.
+loop of :mod:`convlib.fast._dw_kernels` and 0.12 ms for PyTorch channels_last.
 ``depthwise_jit`` reads its rows straight from the input the same way (``_dw_kernels.rows3``,
 no gather: its taps are shifted runs of the input rows themselves), but only up to 64 channels;
 from 96 on its per-pixel loop was as fast or faster.
