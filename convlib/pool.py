@@ -11,8 +11,8 @@ never counted, as in PyTorch.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from .engines.windows import windows
 from .layout import as_float_array, compute_dtype, restore_layout, to_channels_last
 from .padding import check_positive_int
 from .shapes import adaptive_pool_bounds, check_allocation, check_data_format, check_pool_shape
@@ -36,17 +36,10 @@ def _prepare(x, data_format):
 
 
 def _windows(xp, axes):
-    """View ``(N, H_out, W_out, C, kh, kw)`` of the pooling windows of padded ``xp``."""
+    """View ``(N, H_out, W_out, kh, kw, C)`` of the pooling windows of padded ``xp``."""
     ah, aw = axes
-    v = sliding_window_view(xp, (ah.window, aw.window), axis=(1, 2))
-    return v[
-        :,
-        : ah.out * ah.stride : ah.stride,
-        : aw.out * aw.stride : aw.stride,
-        :,
-        :: ah.dilation,
-        :: aw.dilation,
-    ]
+    v = windows(xp, ah.k, aw.k, stride=(ah.stride, aw.stride), dilation=(ah.dilation, aw.dilation))
+    return v[:, : ah.out, : aw.out]
 
 
 def _pad(x4, axes, value):
@@ -122,7 +115,7 @@ def max_pool2d(
     """
     axes = _axes(x, pool_size, strides, padding, dilation, ceil_mode, data_format)
     x4, fmt, batched = _prepare(x, data_format)
-    y = _windows(_pad(x4, axes, -np.inf), axes).max(axis=(-2, -1))
+    y = _windows(_pad(x4, axes, -np.inf), axes).max(axis=(3, 4))
     return restore_layout(y, fmt, batched)
 
 
@@ -172,7 +165,7 @@ def avg_pool2d(
     axes = _axes(x, pool_size, strides, padding, 1, ceil_mode, data_format)
     x4, fmt, batched = _prepare(x, data_format)
     compute = compute_dtype(x4.dtype)
-    sums = _windows(_pad(x4.astype(compute), axes, 0.0), axes).sum(axis=(-2, -1))
+    sums = _windows(_pad(x4.astype(compute), axes, 0.0), axes).sum(axis=(3, 4))
     include = count_include_pad and not (isinstance(padding, str) and padding.lower() == "same")
     counts = [_counts(hw, ax, include) for hw, ax in zip(x4.shape[1:3], axes)]
     y = sums / (counts[0][:, None] * counts[1][None, :])[None, :, :, None]
@@ -188,7 +181,9 @@ def _counts(n, axis, include_pad):
         np.full(a.after, include_pad),
         np.zeros(a.overhang, bool),
     ]
-    return sliding_window_view(inside.astype(np.int64), a.k)[: a.out * a.stride : a.stride].sum(axis=1)
+    before = np.r_[0, np.cumsum(inside)]  # cells counted before each position
+    starts = np.arange(a.out) * a.stride
+    return before[starts + a.k] - before[starts]
 
 
 def global_avg_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
