@@ -20,6 +20,7 @@ __all__ = [
     "nchw",
     "hwio",
     "oihw",
+    "prepare_arrays",
     "prepare_conv",
     "restore_layout",
     "to_channels_last",
@@ -111,6 +112,13 @@ def as_float_array(a, name: str) -> np.ndarray:
 
 
 def check_same_dtype(**arrays) -> np.dtype:
+    """The one dtype of the named arrays (``None`` entries are skipped), else ``ValueError``.
+
+    Examples
+    --------
+    >>> check_same_dtype(x=np.zeros(2, np.float32), b=None)
+    dtype('float32')
+    """
     dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
     if len(set(dtypes.values())) > 1:
         listed = ", ".join(f"{n} is {d}" for n, d in dtypes.items())
@@ -133,30 +141,49 @@ def restore_layout(y: np.ndarray, fmt: str, batched: bool) -> np.ndarray:
     return y if batched else y[0]
 
 
-def prepare_conv(x, w, b, *, stride, padding, dilation, groups, data_format):
-    """Validate a conv2d call; return ``(x_nhwc, w_hwio, b, geometry, compute dtype)``."""
-    x = as_float_array(x, "x")
-    w = as_float_array(w, "w")
+def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
+    """The one array prologue: validate the arrays of a call and bring them to NHWC/HWIO.
+
+    ``x``, ``w`` and ``b`` must be floating arrays of one dtype; ``check`` (the shape validator,
+    :func:`~convlib.shapes.check_conv_shapes` or :func:`~convlib.shapes.check_transpose_shapes`)
+    receives their shapes, ``args`` (``stride``, ``padding``, ``data_format`` ...) and the item size
+    of the arrays to come; the bias must have one entry per output channel. Nothing large is
+    allocated before all of this has passed.
+
+    Returns
+    -------
+    x4, w4, b, geo, dtype
+        The input as 4-D NHWC and the kernel as HWIO (for a transposed convolution: the forward
+        kernel ``(kh, kw, C_out/groups, C_in)``), both in the *compute* dtype
+        (:func:`compute_dtype`), the bias in it too (or ``None``), the geometry ``check``
+        returned, and the inputs' dtype, the dtype of the result.
+
+    Examples
+    --------
+    >>> x4, w4, b, geo, dtype = prepare_arrays(np.zeros((3, 5, 5), np.float16), np.zeros((4, 3, 3, 3),
+    ...     np.float16), data_format="NCHW")
+    >>> x4.shape, w4.shape, x4.dtype, dtype, geo.output_shape
+    ((1, 5, 5, 3), (3, 3, 3, 4), dtype('float32'), dtype('float16'), (4, 3, 3))
+    """
+    x, w = as_float_array(x, "x"), as_float_array(w, "w")
     b = None if b is None else as_float_array(b, "b")
     dtype = check_same_dtype(x=x, w=w, b=b)
-    geo = check_conv_shapes(
-        x.shape,
-        w.shape,
-        stride=stride,
-        padding=padding,
-        dilation=dilation,
-        groups=groups,
-        data_format=data_format,
-        itemsize=max(x.dtype.itemsize, 4),
-    )
+    geo = check(x.shape, w.shape, itemsize=max(x.dtype.itemsize, 4), **args)
     if b is not None and b.shape != (geo.out_channels,):
         raise ValueError(f"bias b must have shape ({geo.out_channels},), got {b.shape}")
-    w_hwio = w if geo.data_format == "NHWC" else w.transpose(2, 3, 1, 0)
     compute = compute_dtype(dtype)
+    w4 = w if geo.data_format == "NHWC" else w.transpose(2, 3, 1, 0)
     return (
         to_channels_last(x, geo.data_format).astype(compute, copy=False),
-        w_hwio.astype(compute, copy=False),
+        w4.astype(compute, copy=False),
         None if b is None else b.astype(compute, copy=False),
         geo,
         dtype,
+    )
+
+
+def prepare_conv(x, w, b, *, stride, padding, dilation, groups, data_format):
+    """:func:`prepare_arrays` for a convolution (kept while callers move to it)."""
+    return prepare_arrays(
+        x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )

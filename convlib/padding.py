@@ -20,6 +20,8 @@ __all__ = [
     "normalize_padding",
     "normalize_padding_1d",
     "normalize_padding_mode",
+    "check_mode_pads",
+    "source_index",
     "apply_padding",
 ]
 
@@ -105,14 +107,11 @@ def normalize_padding_mode(mode) -> str:
     return mode.lower()
 
 
-def _normalize_word(word: str) -> str:
-    w = word.lower()
-    if w not in PADDING_WORDS:
-        raise ValueError(
-            f"padding must be one of {list(PADDING_WORDS)}, an int, (ph, pw) or "
-            f"((top, bottom), (left, right)); got the word {word!r}"
-        )
-    return w
+def _unknown_word(word: str) -> ValueError:
+    return ValueError(
+        f"padding must be one of {list(PADDING_WORDS)}, an int, (ph, pw) or "
+        f"((top, bottom), (left, right)); got the word {word!r}"
+    )
 
 
 def normalize_padding_1d(padding) -> str | tuple[int, int]:
@@ -124,7 +123,9 @@ def normalize_padding_1d(padding) -> str | tuple[int, int]:
     ('same', (2, 2), (0, 1))
     """
     if isinstance(padding, str):
-        return _normalize_word(padding)
+        if padding.lower() in PADDING_WORDS:
+            return padding.lower()
+        raise _unknown_word(padding)
     if isinstance(padding, (list, tuple, np.ndarray)):
         items = list(padding)
         if len(items) != 2:
@@ -163,7 +164,9 @@ def normalize_padding(padding) -> str | Pads:
     ValueError: padding must be non-negative, got -1
     """
     if isinstance(padding, str):
-        return _normalize_word(padding)
+        if padding.lower() in PADDING_WORDS:
+            return padding.lower()
+        raise _unknown_word(padding)
     if isinstance(padding, (list, tuple, np.ndarray)):
         items = list(padding)
         form = "an int, (ph, pw) or ((top, bottom), (left, right))"
@@ -181,29 +184,101 @@ def normalize_padding(padding) -> str | Pads:
     return (p, p), (p, p)
 
 
+def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
+    """Check ``padding_mode`` and that it can make ``pads`` on an input of spatial size ``hw``.
+
+    ``reflect`` mirrors without repeating the edge, so it needs ``padding <= n - 1`` on each side;
+    ``circular`` wraps around once, so it needs ``padding <= n``; ``zeros`` and ``replicate`` make
+    any padding. This is the one place those limits are checked.
+
+    Parameters
+    ----------
+    hw : (int, int)
+        Height and width of the unpadded input.
+    pads : ((int, int), (int, int))
+        ``((top, bottom), (left, right))``.
+    mode : {"zeros", "reflect", "replicate", "circular"}
+        PyTorch's ``padding_mode`` (any case).
+
+    Returns
+    -------
+    str
+        The mode, lower-case.
+
+    Raises
+    ------
+    ValueError
+        An unknown mode, or a pad wider than ``reflect``/``circular`` can make (naming the axis).
+
+    Examples
+    --------
+    >>> check_mode_pads((5, 5), ((1, 1), (4, 4)), "REFLECT")
+    'reflect'
+    >>> check_mode_pads((5, 5), ((5, 5), (0, 0)), "reflect")
+    Traceback (most recent call last):
+    ...
+    ValueError: padding_mode='reflect' needs padding <= 4 on the height axis of size 5, got (5, 5)
+    """
+    if mode == "zeros":  # the default, checked on every convolution
+        return mode
+    mode = normalize_padding_mode(mode)
+    if mode in ("reflect", "circular"):
+        for size, (before, after), label in zip(hw, pads, ("height", "width")):
+            limit = size - 1 if mode == "reflect" else size
+            if max(before, after) > limit:
+                raise ValueError(
+                    f"padding_mode={mode!r} needs padding <= {limit} on the {label} axis of size "
+                    f"{size}, got {(before, after)}"
+                )
+    return mode
+
+
+def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
+    """The input cell each cell of a padded axis holds: ``n + before + after`` indices, -1 for a
+    zero cell.
+
+    ``mode`` has PyTorch's ``padding_mode`` meaning: ``zeros`` (-1 in the pads), ``reflect``
+    (mirror without repeating the edge), ``replicate`` (repeat the edge), ``circular`` (wrap
+    around). The limits of :func:`check_mode_pads` are assumed, not checked. Indexing an axis with
+    the result (after mapping -1 to a zero) pads it; summing a padded gradient by it folds the pads
+    back onto the pixels they copy.
+
+    Examples
+    --------
+    >>> source_index(3, 2, 1, "reflect").tolist()
+    [2, 1, 0, 1, 2, 1]
+    >>> source_index(3, 1, 2, "zeros").tolist(), source_index(3, 2, 2, "circular").tolist()
+    ([-1, 0, 1, 2, -1, -1], [1, 2, 0, 1, 2, 0, 1])
+    >>> source_index(3, 2, 2, "replicate").tolist()
+    [0, 0, 0, 1, 2, 2, 2]
+    """
+    i = np.arange(-before, n + after)
+    if mode == "reflect":
+        i = np.abs(i)
+        return np.where(i >= n, 2 * (n - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return i % n
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
 def apply_padding(x: np.ndarray, pads: Pads, mode: str = "zeros", axes=(1, 2)) -> np.ndarray:
     """Pad the two spatial ``axes`` of ``x`` by ``((top, bottom), (left, right))``.
 
     ``mode`` has PyTorch's meaning: ``zeros``; ``reflect`` (mirror without repeating the
     edge, needs pad < size); ``replicate`` (repeat the edge); ``circular`` (wrap around,
-    needs pad <= size).
+    needs pad <= size); see :func:`check_mode_pads`.
 
     Examples
     --------
     >>> apply_padding(np.arange(3.0).reshape(1, 1, 3, 1), ((0, 0), (2, 1)), "reflect")[0, 0, :, 0]
     array([2., 1., 0., 1., 2., 1.])
     """
-    mode = normalize_padding_mode(mode)
+    mode = check_mode_pads((x.shape[axes[0]], x.shape[axes[1]]), pads, mode)
     if all(p == 0 for pair in pads for p in pair):
         return x
     widths = [(0, 0)] * x.ndim
-    for axis, (before, after), label in zip(axes, pads, ("height", "width")):
-        size = x.shape[axis]
-        limit = size - 1 if mode == "reflect" else size
-        if mode in ("reflect", "circular") and max(before, after) > limit:
-            raise ValueError(
-                f"padding_mode={mode!r} needs padding <= {limit} on the {label} axis of size "
-                f"{size}, got {(before, after)}"
-            )
-        widths[axis] = (before, after)
+    for axis, pair in zip(axes, pads):
+        widths[axis] = tuple(pair)
     return np.pad(x, widths, mode=PADDING_MODES[mode])

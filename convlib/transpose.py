@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engines import select_engine
-from .layout import as_float_array, check_same_dtype, compute_dtype, restore_layout, to_channels_last
+from .layout import prepare_arrays, restore_layout
 from .padding import check_positive_int
 from .shapes import (
     check_transpose_shapes,
@@ -96,33 +96,22 @@ def conv_transpose2d(
     ...                  output_padding=1, data_format="NCHW").shape
     (1, 1, 8, 8)
     """
-    x, w = as_float_array(x, "x"), as_float_array(w, "w")
-    b = None if b is None else as_float_array(b, "b")
-    dtype = check_same_dtype(x=x, w=w, b=b)
-    geo = check_transpose_shapes(
-        x.shape,
-        w.shape,
+    x4, w_fwd, b, geo, dtype = prepare_arrays(
+        x,
+        w,
+        b,
+        check=check_transpose_shapes,
         stride=stride,
         padding=padding,
         output_padding=output_padding,
         dilation=dilation,
         groups=groups,
         data_format=data_format,
-        itemsize=max(x.dtype.itemsize, 4),
     )
-    if b is not None and b.shape != (geo.out_channels,):
-        raise ValueError(f"bias b must have shape ({geo.out_channels},), got {b.shape}")
-    # Both layouts name the forward conv's kernel; HWIO of that conv is (kh, kw, C_out/g, C_in).
-    w_fwd = w.transpose(2, 3, 1, 0) if geo.data_format == "NCHW" else w
-    compute = compute_dtype(dtype)
-    y = transpose_nhwc(
-        to_channels_last(x, geo.data_format).astype(compute, copy=False),
-        w_fwd.astype(compute, copy=False),
-        geo.axes,
-        groups=geo.groups,
-    )
+    # Both layouts name the forward conv's kernel: w_fwd is its HWIO, (kh, kw, C_out/g, C_in).
+    y = transpose_nhwc(x4, w_fwd, geo.axes, groups=geo.groups)
     if b is not None:
-        y += b.astype(compute)
+        y += b
     return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
 
 
@@ -133,10 +122,10 @@ def transpose_nhwc(x, w_fwd, axes, *, groups) -> np.ndarray:
     transposed (from :func:`convlib.shapes.transpose_axes`): its stride, dilation, crops and
     output padding.
     """
-    n, h, wd, cin = x.shape
+    n, _, _, cin = x.shape
     kh, kw, cout_g, _ = w_fwd.shape
     (sh, sw), (dh, dw) = (a.stride for a in axes), (a.dilation for a in axes)
-    z = np.zeros((n, (h - 1) * sh + 1, (wd - 1) * sw + 1, cin), dtype=x.dtype)
+    z = np.zeros((n, axes[0].zero_inserted, axes[1].zero_inserted, cin), dtype=x.dtype)
     z[:, ::sh, ::sw] = x
     # Flip in space; per group swap (C_out/g, C_in/g) -> (C_in/g, C_out/g), keeping groups in order.
     cin_g = cin // groups
@@ -172,11 +161,13 @@ def output_padding_for(
     >>> [output_padding_for(4, n, 3, stride=2, padding=1) for n in (7, 8)]
     [0, 1]
     """
-    kw = dict(stride=stride, padding=padding, dilation=dilation)
     reachable = {}
     for op in range(max(check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation"))):
         try:
-            reachable.setdefault(conv_transpose_output_size(n_in, k, output_padding=op, **kw), op)
+            size = conv_transpose_output_size(
+                n_in, k, stride=stride, padding=padding, output_padding=op, dilation=dilation
+            )
+            reachable.setdefault(size, op)
         except ValueError:
             continue
     if n_target not in reachable:

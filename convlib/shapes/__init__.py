@@ -11,9 +11,10 @@ The one formula behind them all: a window of ``k`` taps spaced ``d`` apart cover
 
 windows (``ceil`` instead of ``floor`` in pooling's ``ceil_mode``).
 
-Modules, from the bottom of the house up: :mod:`.geometry` (the formula, the padding words
-and the per-axis :class:`WindowAxis` with its resolvers), :mod:`.checks` (the one validator of
-shape tuples), and the one-axis views :mod:`.conv`, :mod:`.transpose`, :mod:`.pool`.
+Modules, from the bottom of the house up: :mod:`.window` (the formula, the padding words and
+the per-axis :class:`WindowAxis`), :mod:`.geometry` (the resolvers that build it from the user's
+arguments), :mod:`.checks` (the one validator of shape tuples and the memory guard), and the
+one-axis views :mod:`.conv`, :mod:`.transpose`, :mod:`.pool`.
 Everything is re-exported here.
 """
 

@@ -12,12 +12,18 @@ Nothing here imports an array library's arrays: the module works on tuples of in
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from dataclasses import dataclass
 
 from ..padding import check_positive_int, normalize_padding
-from .geometry import WindowAxis, conv_axes, pool_axes, transpose_axes
+from .geometry import WindowAxis, _conv_axes, pool_axes, transpose_axes
+
+try:
+    import resource
+except ImportError:  # not on a POSIX system: physical memory is the only limit
+    resource = None
 
 __all__ = [
     "DATA_FORMATS",
@@ -54,38 +60,85 @@ def split_input_shape(shape, fmt: str, name: str = "x") -> tuple[int | None, int
     ...
     ValueError: input x must be 4-D (N, H, W, C) or 3-D (H, W, C) ...; got 2-D shape (10, 11)
     """
-    shape = tuple(int(s) for s in shape)
+    return _split(shape, None, fmt, name=name)[1:5]
+
+
+def _split(shape, kernel_shape, data_format, layouts=("", ""), name: str = "x"):
+    """``(fmt, batch, H, W, C, (kh, kw, k_in, k_out))`` of an input shape and a 4-D kernel shape.
+
+    The kernel comes back in HWIO order whatever ``data_format`` (an OIHW ``(a, b, kh, kw)``
+    becomes ``(kh, kw, b, a)``); ``layouts`` name the kernel layouts of NHWC and NCHW calls for
+    the rank error.
+    """
+    fmt = check_data_format(data_format)
+    shape = tuple(map(int, shape))
     if len(shape) not in (3, 4):
         want = "(N, H, W, C) or 3-D (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or 3-D (C, H, W)"
         raise ValueError(
             f"input {name} must be 4-D {want} for data_format={fmt!r}; got {len(shape)}-D shape {shape}"
         )
     batch = shape[0] if len(shape) == 4 else None
-    rest = shape[-3:]
-    h, w, c = rest if fmt == "NHWC" else (rest[1], rest[2], rest[0])
+    h, w, c = shape[-3:] if fmt == "NHWC" else (shape[-2], shape[-1], shape[-3])
     if batch is not None and batch < 0:
         raise ValueError(f"batch size must be >= 0, got {batch}")
     for size, label in ((h, "height"), (w, "width"), (c, "channel count")):
         if size <= 0:
             raise ValueError(f"input {label} must be positive, got {size} in shape {shape}")
-    return batch, h, w, c
+    if kernel_shape is None:
+        return fmt, batch, h, w, c, None
+    k = tuple(map(int, kernel_shape))
+    if len(k) != 4:
+        layout = layouts[fmt == "NCHW"]
+        raise ValueError(f"kernel w must be 4-D {layout}; got {len(k)}-D shape {k}")
+    if min(k) <= 0:
+        raise ValueError(f"kernel w sizes must be positive, got shape {k}")
+    return fmt, batch, h, w, c, (k if fmt == "NHWC" else (k[2], k[3], k[1], k[0]))
+
+
+# Below this many bytes an array is allowed without asking the system (one page-table walk of
+# /proc costs more than a small layer); the hostile-size tests allow 16 MiB before a refusal.
+_ALWAYS_FITS = 1 << 24
 
 
 def memory_limit_bytes() -> int:
-    """This machine's physical memory: no single array convlib allocates may be larger."""
+    """The most one array may take: this machine's physical memory, or less where the process's
+    resource limits (``RLIMIT_AS``, ``RLIMIT_DATA``: ``ulimit -v``, ``ulimit -d``) leave less room,
+    less what the process already uses of them (read from ``/proc/self/statm`` where it exists).
+    """
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not on a POSIX system: assume a generous 64 GiB
-        return 64 << 30
+        limit = 64 << 30
+    if resource is None:
+        return limit
+    for kind, field in ((resource.RLIMIT_AS, 0), (resource.RLIMIT_DATA, 5)):
+        soft = resource.getrlimit(kind)[0]
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft - _used_bytes(field))
+    return max(limit, 0)
 
 
-def check_allocation(shape, itemsize: int, *, what: str, blame: str) -> None:
+def _used_bytes(field: int) -> int:
+    """Field ``field`` of ``/proc/self/statm`` in bytes (0: address space, 5: data and stack); 0
+    where there is no such file."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def check_allocation(shape, itemsize: int, *, what: str, blame) -> None:
     """Refuse an array of ``shape`` that would not fit in memory, naming the parameter to blame.
+
+    ``blame`` is a string, or a function returning one (called only to word a refusal). The
+    limit is :func:`memory_limit_bytes`: physical memory and the process's resource limits.
 
     Raises
     ------
     ValueError
-        ``"<blame> makes <what> (<shape>) need N GiB, more than this machine's M GiB"``.
+        ``"<blame> makes <what> (<shape>) need N GiB, more than the M GiB this process may
+        allocate"``.
 
     Examples
     --------
@@ -96,12 +149,15 @@ def check_allocation(shape, itemsize: int, *, what: str, blame: str) -> None:
     ...
     ValueError: padding=10**9 makes the padded input (1, 1000000000, 1000000000, 3) need ... GiB, ...
     """
-    nbytes = math.prod(int(s) for s in shape) * int(itemsize)
+    nbytes = math.prod(map(int, shape)) * int(itemsize)
+    if nbytes <= _ALWAYS_FITS:
+        return
     limit = memory_limit_bytes()
     if nbytes > limit:
         raise ValueError(
-            f"{blame} makes {what} {tuple(int(s) for s in shape)} need {nbytes / 2**30:,.0f} GiB, "
-            f"more than this machine's {limit / 2**30:,.0f} GiB of memory"
+            f"{blame() if callable(blame) else blame} makes {what} {tuple(map(int, shape))} need "
+            f"{nbytes / 2**30:,.1f} GiB, more than the {limit / 2**30:,.1f} GiB this process may "
+            "allocate (physical memory and resource limits)"
         )
 
 
@@ -135,21 +191,13 @@ class ConvGeometry:
         return spatial if self.batch is None else (self.batch, *spatial)
 
 
-def _split_kernel_shape(shape, fmt: str, layout: str):
-    shape = tuple(int(s) for s in shape)
-    if len(shape) != 4:
-        raise ValueError(f"kernel w must be 4-D {layout}; got {len(shape)}-D shape {shape}")
-    for size in shape:
-        if size <= 0:
-            raise ValueError(f"kernel w sizes must be positive, got shape {shape}")
-    return shape
-
-
-def _check_groups(groups, cin: int, cout: int) -> int:
+def _check_groups(groups, cin: int, cout: int | None = None) -> int:
+    """``groups`` must divide the input channels and ``cout`` (a transposed convolution passes
+    none: its output channels are ``C_out/groups * groups``)."""
     groups = check_positive_int(groups, "groups")
     if cin % groups:
         raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
-    if cout % groups:
+    if cout is not None and cout % groups:
         raise ValueError(f"groups={groups} must divide the output channels, got {cout} output channels")
     return groups
 
@@ -237,11 +285,8 @@ def check_conv_shapes(
 
 def _conv_geometry(input_shape, kernel_shape, stride, padding, dilation, groups, data_format, itemsize):
     """The body of :func:`check_conv_shapes`, uncached."""
-    fmt = check_data_format(data_format)
-    batch, h, w, c = split_input_shape(input_shape, fmt)
-    layout = "HWIO (kh, kw, C_in/groups, C_out)" if fmt == "NHWC" else "OIHW (C_out, C_in/groups, kh, kw)"
-    kshape = _split_kernel_shape(kernel_shape, fmt, layout)
-    kh, kw, cin_g, cout = kshape if fmt == "NHWC" else (kshape[2], kshape[3], kshape[1], kshape[0])
+    layouts = ("HWIO (kh, kw, C_in/groups, C_out)", "OIHW (C_out, C_in/groups, kh, kw)")
+    fmt, batch, h, w, c, (kh, kw, cin_g, cout) = _split(input_shape, kernel_shape, data_format, layouts)
     groups = _check_groups(groups, c, cout)
     if cin_g * groups != c:
         raise ValueError(
@@ -249,9 +294,9 @@ def _conv_geometry(input_shape, kernel_shape, stride, padding, dilation, groups,
             f"groups={groups}), but the input has {c} channels (input shape {tuple(input_shape)}, "
             f"kernel shape {tuple(kernel_shape)}, data_format={fmt!r})"
         )
-    axes = conv_axes((h, w), (kh, kw), stride=stride, padding=padding, dilation=dilation)
+    axes = _conv_axes((h, w), (kh, kw), stride, padding, dilation)
     n = 1 if batch is None else max(batch, 1)
-    blame = _blame_axes(axes, padding)
+    blame = functools.partial(_blame_axes, axes, padding)
     check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
     check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
     return ConvGeometry(batch, c, cout, groups, axes, fmt)
@@ -290,26 +335,21 @@ def check_transpose_shapes(
     >>> g.in_hw, g.out_channels
     ((8, 8), 5)
     """
-    fmt = check_data_format(data_format)
-    batch, h, w, cin = split_input_shape(input_shape, fmt)
-    layout = "(kh, kw, C_out/groups, C_in)" if fmt == "NHWC" else "(C_in, C_out/groups, kh, kw)"
-    kshape = _split_kernel_shape(kernel_shape, fmt, layout)
-    kh, kw, cout_g, k_in = kshape if fmt == "NHWC" else (kshape[2], kshape[3], kshape[1], kshape[0])
+    layouts = ("(kh, kw, C_out/groups, C_in)", "(C_in, C_out/groups, kh, kw)")
+    fmt, batch, h, w, cin, (kh, kw, cout_g, k_in) = _split(input_shape, kernel_shape, data_format, layouts)
     if k_in != cin:
         raise ValueError(
             f"kernel w expects {k_in} input channels, but x has {cin} (x shape {tuple(input_shape)}, "
             f"w shape {tuple(kernel_shape)}, data_format={fmt!r})"
         )
-    groups = check_positive_int(groups, "groups")
-    if cin % groups:
-        raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
+    groups = _check_groups(groups, cin)
     axes = transpose_axes(
         (h, w), (kh, kw), stride=stride, padding=padding, output_padding=output_padding, dilation=dilation
     )
     n = 1 if batch is None else max(batch, 1)
-    zeros = ((h - 1) * axes[0].stride + 1, (w - 1) * axes[1].stride + 1)
+    zeros = (axes[0].zero_inserted, axes[1].zero_inserted)
     check_allocation((n, *zeros, cin), itemsize, what="the zero-inserted input", blame=f"stride={stride!r}")
-    reach = tuple(a.window - 1 for a in axes)
+    reach = (axes[0].window - 1, axes[1].window - 1)
     check_allocation(
         (n, zeros[0] + 2 * reach[0], zeros[1] + 2 * reach[1], cin),
         itemsize,
@@ -359,8 +399,7 @@ def check_pool_shape(
     >>> check_pool_shape((1, 5, 5, 2), 2, ceil_mode=True).out_hw
     (3, 3)
     """
-    fmt = check_data_format(data_format)
-    batch, h, w, c = split_input_shape(input_shape, fmt)
+    fmt, batch, h, w, c, _ = _split(input_shape, None, data_format)
     axes = pool_axes((h, w), pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode)
     for a, label in zip(axes, ("height", "width")):
         if a.overhang > a.padded:

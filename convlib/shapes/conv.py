@@ -1,24 +1,17 @@
-"""Convolution sizes: the one window-count formula, the padding words, the output shape."""
+"""Convolution sizes one axis or one call at a time: output length, unread cells, output shape.
+
+Views of :func:`~convlib.shapes.geometry.conv_axis` and
+:func:`~convlib.shapes.checks.check_conv_shapes`; the size formula and the padding words they
+use are in :mod:`convlib.shapes.window`.
+"""
 
 from __future__ import annotations
 
 from ..padding import Padding1D
 from .checks import check_conv_shapes
-from .geometry import (
-    conv_axis,
-    effective_kernel_size,
-    full_padding,
-    resolve_padding_1d,
-    same_padding,
-    window_count,
-)
+from .geometry import conv_axis
 
 __all__ = [
-    "effective_kernel_size",
-    "window_count",
-    "same_padding",
-    "full_padding",
-    "resolve_padding_1d",
     "conv_output_size",
     "unread_cells",
     "conv_output_shape",

@@ -1,26 +1,20 @@
 """One per-axis geometry: every padding argument resolved once, for every axis, into a `WindowAxis`.
 
-A window of ``k`` taps spaced ``d`` apart covers ``d*(k-1) + 1`` cells. Sliding it in steps of
-``s`` over an axis of ``n`` cells padded by ``before`` and ``after`` gives ``out`` windows. That is
-all a convolution, a pooling window, a transposed convolution (the adjoint of the forward
-convolution it names) and a gradient need to know about one axis, and :class:`WindowAxis` holds
-exactly that, with the derived sizes (``padded``, ``extent``, ``overhang``, ``unread``) as
-properties, so no caller recomputes ``(out-1)*s + d*(k-1) + 1`` by hand.
-
-The resolvers turn the user's ``padding`` argument into all axes at once, in the style of jax's
+The resolvers turn the user's 2-D arguments into both axes at once, in the style of jax's
 ``lax.padtype_to_pads`` and tinygrad's ``_resolve_pool_pads``:
 
 - :func:`conv_axes` for convolution (and its gradients),
 - :func:`pool_axes` for pooling (``ceil_mode`` included),
 - :func:`transpose_axes` for transposed convolution.
 
-Sizes come from :func:`window_count`, the single size formula; the padding words from
-:func:`same_padding` and :func:`full_padding`.
+Each argument is checked once: the public functions normalise ``stride``, ``dilation`` and
+``padding`` (:mod:`convlib.padding`) and hand plain ints and a normalised padding to a private
+per-axis function (``_conv_axis``, ``_pool_axis``, ``_transpose_axis``) that checks only what
+depends on the sizes. The record, the size formula and the padding words are in
+:mod:`convlib.shapes.window`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from ..padding import (
     check_nonnegative_int,
@@ -28,6 +22,15 @@ from ..padding import (
     normalize_padding,
     normalize_padding_1d,
     normalize_pair,
+)
+from .window import (
+    WindowAxis,
+    effective_kernel_size,
+    full_padding,
+    no_window_error,
+    pad_cells,
+    same_padding,
+    window_count,
 )
 
 __all__ = [
@@ -47,168 +50,7 @@ __all__ = [
     "transpose_axes",
 ]
 
-_NAMES = {"n": "input size", "k": "kernel size", "stride": "stride", "dilation": "dilation"}
 _AXES = ("height", "width")
-
-
-def _positive(**values) -> tuple[int, ...]:
-    return tuple(check_positive_int(v, _NAMES[name]) for name, v in values.items())
-
-
-def effective_kernel_size(k: int, dilation: int = 1) -> int:
-    """Number of input cells a dilated kernel spans: ``d*(k-1) + 1``.
-
-    Examples
-    --------
-    >>> effective_kernel_size(3, dilation=2)
-    5
-    """
-    return dilation * (k - 1) + 1
-
-
-def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, ceil_mode: bool = False) -> int:
-    """Number of window positions in ``padded`` cells: the single size formula.
-
-    Parameters
-    ----------
-    padded : int
-        Input length after padding, ``n + p_before + p_after``.
-    k, stride, dilation : int
-        Kernel taps, step and tap spacing, all positive.
-    ceil_mode : bool
-        Round the division up instead of down (pooling's ``ceil_mode``; :func:`pool_axis`
-        applies PyTorch's rule that the last window must start inside the input).
-
-    Returns
-    -------
-    int
-        ``floor((padded - d*(k-1) - 1) / s) + 1`` (or ``ceil``), at least 1.
-
-    Raises
-    ------
-    ValueError
-        If the dilated kernel is larger than the padded input, so that no window fits.
-
-    Examples
-    --------
-    >>> window_count(10, 3, stride=2)
-    4
-    >>> window_count(10, 3, stride=2, ceil_mode=True)
-    5
-    """
-    plain = type(padded) is type(k) is type(stride) is type(dilation) is int  # the engines' case
-    if not (plain and padded > 0 and k > 0 and stride > 0 and dilation > 0):
-        padded = check_positive_int(padded, "padded input size")
-        k, stride, dilation = _positive(k=k, stride=stride, dilation=dilation)
-    eff = effective_kernel_size(k, dilation)
-    if eff > padded:
-        raise ValueError(
-            f"kernel size {k} (dilated to {eff} with dilation {dilation}) is larger than "
-            f"the padded input size {padded}: no output position fits"
-        )
-    span = padded - eff
-    steps = -(-span // stride) if ceil_mode else span // stride
-    return steps + 1
-
-
-def same_padding(n: int, k: int, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's ``"same"`` padding for one axis, as ``(before, after)``.
-
-    The output has ``ceil(n / s)`` positions; the total padding is the least that makes that many
-    windows fit, ``max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``, split with the odd cell going
-    *after* (bottom/right), as TensorFlow and Keras do.
-
-    Examples
-    --------
-    >>> same_padding(10, 3, stride=2)
-    (0, 1)
-    >>> same_padding(8, 4)
-    (1, 2)
-    """
-    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
-    n_out = -(-n // stride)
-    total = max((n_out - 1) * stride + effective_kernel_size(k, dilation) - n, 0)
-    return total // 2, total - total // 2
-
-
-def full_padding(k: int, *, dilation: int = 1) -> tuple[int, int]:
-    """``"full"`` padding: every window that overlaps the input by at least one cell.
-
-    Examples
-    --------
-    >>> full_padding(3)
-    (2, 2)
-    """
-    k, dilation = _positive(k=k, dilation=dilation)
-    extra = effective_kernel_size(k, dilation) - 1
-    return extra, extra
-
-
-@dataclass(frozen=True)
-class WindowAxis:
-    """One axis of a windowed operation, resolved: sizes, pads and the window count.
-
-    ``n`` cells padded by ``before`` and ``after``, read by ``out`` windows of ``k`` taps spaced
-    ``dilation`` apart and ``stride`` apart. For a transposed convolution the record describes the
-    forward convolution it transposes: ``n`` is the transposed output size, ``out`` its input size,
-    ``before``/``after`` the crops and :attr:`left` its ``output_padding``.
-
-    Examples
-    --------
-    >>> a = conv_axis(12, 3, stride=2)
-    >>> a.out, a.padded, a.extent, a.unread
-    (5, 12, 11, (0, 1))
-    """
-
-    n: int
-    k: int
-    stride: int
-    dilation: int
-    before: int
-    after: int
-    out: int
-
-    @property
-    def window(self) -> int:
-        """Cells one window spans, ``d*(k-1) + 1``."""
-        return effective_kernel_size(self.k, self.dilation)
-
-    @property
-    def pads(self) -> tuple[int, int]:
-        return self.before, self.after
-
-    @property
-    def padded(self) -> int:
-        """``n + before + after``."""
-        return self.n + self.before + self.after
-
-    @property
-    def extent(self) -> int:
-        """Cells from the first window's first tap to the last one's last tap, ``(out-1)*s + d*(k-1) + 1``."""
-        return (self.out - 1) * self.stride + self.window
-
-    @property
-    def overhang(self) -> int:
-        """Cells the last window reaches past the padded input (only ``ceil_mode`` pooling has any)."""
-        return max(self.extent - self.padded, 0)
-
-    @property
-    def left(self) -> int:
-        """Cells of the padded input after the last window's last tap (what the floor drops)."""
-        return max(self.padded - self.extent, 0)
-
-    @property
-    def unread(self) -> tuple[int, int]:
-        """``(padding cells unused, input cells never read)`` at the end of the axis.
-
-        The cells the floor drops are taken from the after-padding first; any left over are real
-        input cells that no window reads.
-        """
-        return min(self.left, self.after), max(self.left - self.after, 0)
-
-    def starts(self) -> range:
-        """Where each window starts, in padded coordinates."""
-        return range(0, self.out * self.stride, self.stride)
 
 
 def split_padding(padding, axes: int = 2) -> list:
@@ -221,6 +63,10 @@ def split_padding(padding, axes: int = 2) -> list:
     """
     p = normalize_padding(padding)
     return [p] * axes if isinstance(p, str) else list(p)
+
+
+def _sizes(hw, name: str) -> tuple[int, int]:
+    return check_positive_int(hw[0], name), check_positive_int(hw[1], name)
 
 
 def resolve_padding_1d(n: int, k: int, padding, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
@@ -236,31 +82,23 @@ def resolve_padding_1d(n: int, k: int, padding, *, stride: int = 1, dilation: in
     (0, 1)
     """
     padding = normalize_padding_1d(padding)
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        return same_padding(n, k, stride=stride, dilation=dilation)
-    if padding == "full":
-        return full_padding(k, dilation=dilation)
-    return padding
+    n, k = check_positive_int(n, "input size"), check_positive_int(k, "kernel size")
+    stride, dilation = check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation")
+    return pad_cells(n, k, padding, stride, dilation)
 
 
 def resolve_padding(hw, khw, padding, *, stride=1, dilation=1) -> tuple[tuple[int, int], tuple[int, int]]:
     """Both axes' padding as ``((top, bottom), (left, right))``, without checking that a window fits.
-
-    The one place a 2-D padding argument becomes cells; :func:`conv_axes` adds the fit check and
-    the window count.
 
     Examples
     --------
     >>> resolve_padding((10, 11), (3, 3), "same", stride=2)
     ((0, 1), (1, 1))
     """
-    stride, dilation = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    pads = split_padding(padding)
-    return tuple(  # type: ignore[return-value]
-        resolve_padding_1d(hw[i], khw[i], pads[i], stride=stride[i], dilation=dilation[i]) for i in range(2)
-    )
+    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
+    p = split_padding(padding)
+    (h, w), (kh, kw) = _sizes(hw, "input size"), _sizes(khw, "kernel size")
+    return pad_cells(h, kh, p[0], s[0], d[0]), pad_cells(w, kw, p[1], s[1], d[1])
 
 
 def conv_axis(
@@ -281,25 +119,31 @@ def conv_axis(
     >>> conv_axis(10, 3, "same", stride=2)
     WindowAxis(n=10, k=3, stride=2, dilation=1, before=0, after=1, out=5)
     """
-    n, k, stride, dilation = _positive(n=n, k=k, stride=stride, dilation=dilation)
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    eff = effective_kernel_size(k, dilation)
-    if eff > n + before + after:
-        where = f"kernel {label} {k}" if label else f"kernel size {k}"
-        size = f"input {label}" if label else "input size"
-        raise ValueError(
-            f"{where} (dilated to {eff} by dilation {dilation}) is larger than the padded {size} "
-            f"{n + before + after} (input {n} + padding {(before, after)}): no window fits; "
-            "kernel size can't be greater than the padded input size"
-        )
+    n, k = check_positive_int(n, "input size"), check_positive_int(k, "kernel size")
+    stride, dilation = check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation")
+    return _conv_axis(n, k, normalize_padding_1d(padding), stride, dilation, label)
+
+
+def _conv_axis(n: int, k: int, padding, stride: int, dilation: int, label: str = "") -> WindowAxis:
+    """:func:`conv_axis` on checked ints and a normalised padding: only the fit is checked."""
+    before, after = pad_cells(n, k, padding, stride, dilation)
+    padded = n + before + after
+    if dilation * (k - 1) + 1 > padded:
+        what, where = (f"kernel {label}", f"input {label}") if label else ("kernel size", "input size")
+        raise no_window_error(what, k, dilation, padded, where=where, n=n, pads=(before, after))
     return WindowAxis(
-        n,
-        k,
-        stride,
-        dilation,
-        before,
-        after,
-        window_count(n + before + after, k, stride=stride, dilation=dilation),
+        n, k, stride, dilation, before, after, window_count(padded, k, stride=stride, dilation=dilation)
+    )
+
+
+def _conv_axes(hw, khw, stride, padding, dilation) -> tuple[WindowAxis, WindowAxis]:
+    """Both axes from checked sizes ``hw``, ``khw`` and the user's 2-D arguments, each checked once."""
+    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
+    p = normalize_padding(padding)
+    p = (p, p) if isinstance(p, str) else p
+    return (
+        _conv_axis(hw[0], khw[0], p[0], s[0], d[0], _AXES[0]),
+        _conv_axis(hw[1], khw[1], p[1], s[1], d[1], _AXES[1]),
     )
 
 
@@ -311,12 +155,7 @@ def conv_axes(hw, khw, *, stride=1, padding="valid", dilation=1) -> tuple[Window
     >>> [a.pads for a in conv_axes((10, 11), (3, 3), stride=2, padding="same")]
     [(0, 1), (1, 1)]
     """
-    stride, dilation = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    pads = split_padding(padding)
-    return tuple(  # type: ignore[return-value]
-        conv_axis(hw[i], khw[i], pads[i], stride=stride[i], dilation=dilation[i], label=_AXES[i])
-        for i in range(2)
-    )
+    return _conv_axes(_sizes(hw, "input size"), _sizes(khw, "kernel size"), stride, padding, dilation)
 
 
 def pool_axis(
@@ -345,19 +184,22 @@ def pool_axis(
     >>> a.out, a.overhang
     (4, 1)
     """
-    n = check_positive_int(n, "input size")
-    k = check_positive_int(k, "pool size")
+    n, k = check_positive_int(n, "input size"), check_positive_int(k, "pool size")
     stride = k if stride is None else check_positive_int(stride, "stride")
     dilation = check_positive_int(dilation, "dilation")
-    word = normalize_padding_1d(padding)
-    if word == "full":
+    return _pool_axis(n, k, normalize_padding_1d(padding), stride, dilation, ceil_mode)
+
+
+def _pool_axis(n: int, k: int, padding, stride: int, dilation: int, ceil_mode: bool) -> WindowAxis:
+    """:func:`pool_axis` on checked ints and a normalised padding."""
+    if padding == "full":
         raise ValueError("padding='full' is not a pooling padding; use 'valid', 'same' or numbers")
-    if ceil_mode and word == "same":
+    if ceil_mode and padding == "same":
         raise ValueError(
             "ceil_mode=True cannot be combined with padding='same' (which already gives ceil(n/s))"
         )
-    before, after = resolve_padding_1d(n, k, padding, stride=stride, dilation=dilation)
-    if word not in ("same",) and max(before, after) > k // 2:
+    before, after = pad_cells(n, k, padding, stride, dilation)
+    if padding != "same" and max(before, after) > k // 2:
         raise ValueError(
             f"pool padding {(before, after)} must be at most half the pool size, k // 2 = {k // 2}, "
             f"on each side (pool size {k}, dilation {dilation}), as in PyTorch"
@@ -366,10 +208,7 @@ def pool_axis(
     if ceil_mode and padded < eff < padded + stride:
         return WindowAxis(n, k, stride, dilation, before, after, 1)  # PyTorch's one overhanging window
     if eff > padded:
-        raise ValueError(
-            f"pool size {k} (dilated to {eff} by dilation {dilation}) is larger than the padded input "
-            f"size {padded} (input {n} + padding {(before, after)}): no window fits"
-        )
+        raise no_window_error("pool size", k, dilation, padded, n=n, pads=(before, after))
     out = window_count(padded, k, stride=stride, dilation=dilation, ceil_mode=ceil_mode)
     if ceil_mode and (out - 1) * stride >= n + before:
         out -= 1
@@ -387,10 +226,9 @@ def pool_axes(hw, pool_size, strides=None, padding="valid", *, dilation=1, ceil_
     ks = normalize_pair(pool_size, "pool_size")
     ss = ks if strides is None else normalize_pair(strides, "strides")
     ds = normalize_pair(dilation, "dilation")
-    pads = split_padding(padding)
-    return tuple(
-        pool_axis(hw[i], ks[i], pads[i], stride=ss[i], dilation=ds[i], ceil_mode=ceil_mode) for i in range(2)
-    )
+    p = split_padding(padding)
+    hw = _sizes(hw, "input size")
+    return tuple(_pool_axis(hw[i], ks[i], p[i], ss[i], ds[i], ceil_mode) for i in range(2))
 
 
 def transpose_axis(
@@ -424,25 +262,29 @@ def transpose_axis(
     >>> transpose_axis(4, 3, 1, stride=2, output_padding=1).n
     8
     """
-    n = check_positive_int(n, "input size")
-    k = check_positive_int(k, "kernel size")
-    stride = check_positive_int(stride, "stride")
-    dilation = check_positive_int(dilation, "dilation")
-    eff = effective_kernel_size(k, dilation)
+    n, k = check_positive_int(n, "input size"), check_positive_int(k, "kernel size")
+    stride, dilation = check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation")
     padding = normalize_padding_1d(padding)
+    if output_padding is not None:
+        output_padding = check_nonnegative_int(output_padding, "output_padding")
+    return _transpose_axis(n, k, padding, stride, output_padding, dilation)
+
+
+def _transpose_axis(n: int, k: int, padding, stride: int, output_padding, dilation: int) -> WindowAxis:
+    """:func:`transpose_axis` on checked ints and a normalised padding."""
     if padding == "full":
         raise ValueError(
             "padding='full' has no transposed-convolution meaning; use 'valid', 'same' or numbers"
         )
+    eff = effective_kernel_size(k, dilation)
     if output_padding is not None:
-        output_padding = check_nonnegative_int(output_padding, "output_padding")
         limit = max(stride, dilation) if not isinstance(padding, str) else stride
         if output_padding >= limit:
             raise ValueError(
                 f"output_padding must be smaller than max(stride, dilation) = {limit} "
                 f"(stride {stride}, dilation {dilation}), got {output_padding}"
             )
-    full = (n - 1) * stride + eff
+    full = (n - 1) * stride + eff  # the full scatter
     if not isinstance(padding, str):
         before, after = padding
         target = full - before - after + (output_padding or 0)
@@ -451,13 +293,13 @@ def transpose_axis(
             target = n * stride + (max(eff - stride, 0) if padding == "valid" else 0)
         else:
             target = full - (2 * (eff // 2) if padding == "same" else 0) + output_padding
-        back = conv_axis(target, k, padding, stride=stride, dilation=dilation).out if target > 0 else 0
+        back = _conv_axis(target, k, padding, stride, dilation).out if target > 0 else 0
         if back != n:
             raise ValueError(
                 f"padding={padding!r} with output_padding={output_padding} gives output size {target}, "
                 f"which a forward convolution maps to {back}, not to the input size {n}"
             )
-        before, after = resolve_padding_1d(target, k, padding, stride=stride, dilation=dilation)
+        before, after = pad_cells(target, k, padding, stride, dilation)
     if target <= 0:
         raise ValueError(
             f"transposed convolution output size {target} is not positive (input {n}, kernel "
@@ -474,14 +316,15 @@ def transpose_axes(hw, khw, *, stride=1, padding=0, output_padding=None, dilatio
     >>> [a.n for a in transpose_axes((4, 5), (3, 3), stride=2, padding="same")]
     [8, 10]
     """
-    stride, dilation = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    pads = split_padding(padding)
+    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
+    p = split_padding(padding)
     ops = (
         (None, None)
         if output_padding is None
         else normalize_pair(output_padding, "output_padding", allow_zero=True)
     )
-    return tuple(
-        transpose_axis(hw[i], khw[i], pads[i], stride=stride[i], output_padding=ops[i], dilation=dilation[i])
-        for i in range(2)
+    (h, w), (kh, kw) = _sizes(hw, "input size"), _sizes(khw, "kernel size")
+    return (
+        _transpose_axis(h, kh, p[0], s[0], ops[0], d[0]),
+        _transpose_axis(w, kw, p[1], s[1], ops[1], d[1]),
     )
