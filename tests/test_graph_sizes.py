@@ -85,7 +85,8 @@ def test_per_axis_sizes():
 RULES = {
     "unet": ("n >= 8 and n = 0 (mod 8)", {"residue": "cat (cat), cat_1 (cat), cat_2 (cat)"}),
     "unet_output_size": ("n >= 8", {"lower bound": "pool#2 (MaxPool2d)"}),
-    "fpn": ("n >= 8 and n = 0 (mod 8)", {"residue": "add (add), add_1 (add), add_2 (add)"}),
+    # n = 1: every level is 1x1, and a 1x1 map broadcasts against any other (PyTorch runs it)
+    "fpn": ("n >= 8 and n = 0 (mod 8); also n in 1", {"residue": "add (add), add_1 (add), add_2 (add)"}),
     "flatten_head": ("only n in 29..32", {"size": "4 (Linear)"}),
     "dilated": ("n >= 55", {"lower bound": "6 (Conv2d)"}),
 }

@@ -1,4 +1,4 @@
-"""A ``torch.nn.Module`` as a :class:`convlib.graph.ir.Graph`, read with ``torch.fx``.
+"""A ``torch.nn.Module`` as a :class:`convlib.graph.ir.Graph`, read with ``torch.fx`` (or by running it).
 
 ``torch.fx.symbolic_trace`` records the module's forward as a graph of module calls, function
 calls and method calls on proxies; no tensor arithmetic runs and no weights are read beyond
@@ -93,14 +93,47 @@ class _Reader:
 
 
 def torch_graph(module) -> Graph:
-    """Read ``module`` with ``torch.fx.symbolic_trace`` into a graph (layout ``"NCHW"``).
+    """Read ``module`` into a graph (layout ``"NCHW"``): with ``torch.fx`` where it can, else by running it.
+
+    ``torch.fx`` gives one graph for every size, with sizes computed in the code kept as
+    :class:`~convlib.graph.ir.Size` expressions (a scan of a thousand sizes takes milliseconds).
+    A forward that ``torch.fx`` cannot trace (Python that branches on sizes) or that calls
+    something this reader has no rule for is read by :func:`convlib.bridges.torch_run.run_graph`
+    instead, once per input size (tens of milliseconds each): the graph returned then is the
+    reading at a reference size and :attr:`~convlib.graph.ir.Graph.at_size` re-reads it at any
+    other (:func:`convlib.graph.shapes.graph_at`).
 
     Raises
     ------
     ValueError
-        A module class or function the reader does not know (named, with the node), a forward
-        that ``torch.fx`` cannot trace (its message), or more than one tensor input.
+        A call convlib cannot describe, named with its module path; "cannot tell" where the
+        shapes depend on data; more than one tensor input.
     """
+    try:
+        return _fx_graph(module)
+    except ValueError as fx_error:
+        return _run_reading(module, fx_error)
+
+
+def _run_reading(module, fx_error) -> Graph:
+    from .torch_run import run_graph
+
+    cache: dict[tuple, Graph] = {}
+
+    def at_size(shape) -> Graph:
+        if shape not in cache:
+            cache[shape] = run_graph(module, shape)
+        return cache[shape]
+
+    channels = next((m.in_channels for m in module.modules() if hasattr(m, "in_channels")), 3)
+    for n in (64, 224, 32, 128, 17):  # a reference reading: the first size the model takes
+        ref = at_size((channels, n, n))
+        if all(not node.attrs.get("refused") for node in ref.nodes):
+            break
+    return Graph(ref.nodes, ref.input, ref.output, "NCHW", at_size)
+
+
+def _fx_graph(module) -> Graph:
     import torch.fx as fx
     from torch import nn
 

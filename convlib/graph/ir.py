@@ -256,6 +256,9 @@ class Graph:
     input: str
     output: str
     layout: str = "spec"
+    # A model whose graph depends on the input size (Python that branches on sizes, read by
+    # running it): ``at_size(input_shape) -> Graph``; :func:`convlib.graph.shapes.graph_at` uses it.
+    at_size: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "nodes", tuple(self.nodes))

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..padding import check_mode_pads
 from ..shapes.geometry import WindowAxis, conv_axes, pool_axes, transpose_axes
 from .ir import Graph, Node, evaluate
 
-__all__ = ["NodeShape", "LayerError", "run", "run_until"]
+__all__ = ["NodeShape", "LayerError", "run", "run_until", "graph_at", "broadcast"]
 
 
 class LayerError(ValueError):
@@ -80,6 +81,7 @@ def run_until(graph: Graph, input_shape) -> tuple[dict[str, NodeShape], LayerErr
     For figures that show where a size goes wrong (a skip of 65 meeting an upsampled 64).
     """
     shape = _check_input_shape(input_shape)
+    graph = graph_at(graph, shape)
     out: dict[str, NodeShape] = {}
     for node in graph.nodes:
         if node.op == "input":
@@ -88,10 +90,23 @@ def run_until(graph: Graph, input_shape) -> tuple[dict[str, NodeShape], LayerErr
         ins = [out[i].shape for i in node.inputs]
         try:
             out[node.name] = _RULES[node.op](node, ins, {k: v.shape for k, v in out.items()})
+            if node.attrs.get("refused"):  # the framework refused where convlib's rule did not say why
+                raise ValueError(f"the framework refuses: {node.attrs['refused']}")
         except ValueError as err:
             seen = ins[0] if len(ins) == 1 else " and ".join(map(str, ins))
             return out, LayerError(f"layer {node.label} on input {seen}: {err}", node.name, node.kind)
     return out, None
+
+
+def graph_at(graph: Graph, input_shape) -> Graph:
+    """The graph to use for ``input_shape``: ``graph`` itself, or its re-reading at that size.
+
+    A model read by running it (Python that depends on sizes) has one graph per input size
+    (:attr:`Graph.at_size`); every other graph is the same at every size.
+    """
+    if graph.at_size is None:
+        return graph
+    return graph.at_size(_check_input_shape(input_shape))
 
 
 def _check_input_shape(input_shape) -> tuple[int, ...]:
@@ -123,9 +138,8 @@ def _conv(node, ins, shapes):
     c, h, w = _grid(ins, "a convolution")
     _channels(node, c)
     pads = evaluate(a["padding"], shapes)
-    if a.get("padding_mode", "zeros") in ("reflect", "circular") and not isinstance(pads, str):
-        _pad_limits(pads, (h, w), a["padding_mode"])
     axes = conv_axes((h, w), a["kernel"], stride=a["stride"], padding=pads, dilation=a.get("dilation", 1))
+    check_mode_pads((h, w), (axes[0].pads, axes[1].pads), a.get("padding_mode", "zeros"))
     return NodeShape((a["out_channels"], axes[0].out, axes[1].out), axes)
 
 
@@ -187,19 +201,11 @@ def _global(node, ins, shapes):
     return NodeShape((c, 1, 1) if node.attrs.get("keepdims", True) else (c,))
 
 
-def _pad_limits(pads, hw, mode):
-    for (before, after), n, axis in zip(pads, hw, ("height", "width"), strict=True):
-        top = max(before, after)
-        if (mode == "reflect" and top >= n) or (mode == "circular" and top > n):
-            bound = "smaller than" if mode == "reflect" else "at most"
-            raise ValueError(f"{mode} padding {(before, after)} must be {bound} the input {axis} {n}")
-
-
 def _pad(node, ins, shapes):
     c, h, w = _grid(ins, "padding")
     pads = evaluate(node.attrs["pads"], shapes)
     if node.attrs.get("mode", "constant") != "constant":
-        _pad_limits(pads, (h, w), node.attrs["mode"])
+        check_mode_pads((h, w), pads, node.attrs["mode"])
     return _reshaped(c, h, w, pads, "padding")
 
 
@@ -252,16 +258,43 @@ def _max_unpool(node, ins, shapes):
 
 def _merge(node, ins, shapes):
     if node.op == "add":
-        if len(set(ins)) > 1:
-            raise ValueError(
-                f"the inputs have shapes {' and '.join(map(str, ins))}; addition needs one shape"
-            )
-        return NodeShape(ins[0])
+        return NodeShape(tuple(node.attrs.get("shape") or broadcast(ins)))
+    if all(len(s) == 1 for s in ins):  # flat features side by side
+        return NodeShape((sum(s[0] for s in ins),))
     grids = {s[1:] for s in ins}
     if any(len(s) != 3 for s in ins) or len(grids) > 1:
         sizes = " and ".join("x".join(map(str, s[1:])) for s in ins)
         raise ValueError(f"the inputs have sizes {sizes}; concatenating channels needs equal sizes")
     return NodeShape((sum(s[0] for s in ins), *ins[0][1:]))
+
+
+def broadcast(ins) -> tuple[int, ...]:
+    """The shape of an elementwise merge, by PyTorch's, NumPy's and Keras's rule: per axis the sizes
+    agree or one of them is 1 (a ``(C, 1, 1)`` gate meets any ``(C, H, W)``).
+
+    The shapes are the IR's, of one rank (a reader aligns ranks in the framework's layout first).
+
+    >>> broadcast([(8, 1, 1), (8, 5, 7)]), broadcast([(8, 2, 2), (8, 1, 1)])
+    ((8, 5, 7), (8, 2, 2))
+    """
+    if len({len(s) for s in ins}) > 1:
+        raise ValueError(f"the inputs have shapes {' and '.join(map(str, ins))} of different ranks")
+    out = []
+    for sizes in zip(*ins):
+        wide = set(sizes) - {1}
+        if len(wide) > 1:
+            raise ValueError(
+                f"the inputs have shapes {' and '.join(map(str, ins))}; an elementwise merge needs, "
+                "per axis, equal sizes or a size 1 that broadcasts"
+            )
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)
+
+
+def _pointwise(node, ins, shapes):
+    """Per cell; ``shape`` (a framework's own answer, a channel slice) may change the channels."""
+    shape = node.attrs.get("shape")
+    return NodeShape(tuple(shape) if shape else ins[0])
 
 
 def _flatten(node, ins, shapes):
@@ -297,7 +330,7 @@ _RULES = {
     "max_unpool": _max_unpool,
     "add": _merge,
     "concat": _merge,
-    "pointwise": lambda node, ins, shapes: NodeShape(ins[0]),
+    "pointwise": _pointwise,
     "flatten": _flatten,
     "linear": _linear,
 }
