@@ -42,7 +42,7 @@ def _median_ms(torch, fn, repeats: int) -> list[float]:
 def run_layer(layer, batch: int, repeats: int, torch) -> dict:
     from convlib import conv2d
     from convlib.backends.torch import conv2d as torch_conv2d
-    from convlib.engines import choose_algorithm
+    from convlib.fast import choose_algorithm
 
     f = torch.nn.functional
     rng = np.random.default_rng(0)

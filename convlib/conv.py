@@ -11,7 +11,7 @@ import numpy as np
 
 from .engines import ENGINES, check_supported
 from .layout import prepare_conv, restore_layout
-from .padding import apply_padding, normalize_padding_mode
+from .padding import apply_padding, check_mode_pads
 
 __all__ = ["conv2d", "conv2d_naive"]
 
@@ -89,10 +89,10 @@ def conv2d(
 
     The same computation with torch operations, on a GPU: :func:`convlib.backends.torch.conv2d`.
     """
-    padding_mode = normalize_padding_mode(padding_mode)
     x4, w4, b, geo, dtype = prepare_conv(
         x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )
+    padding_mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)
     if algorithm == "auto":
         from .fast import conv2d_auto  # blocks, threads, compiled kernels: the benchmark's room
 

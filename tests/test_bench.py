@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from convlib import conv2d
-from convlib.engines import supports
+from convlib.fast import supports
 from convlib.proof import bench
 from convlib.proof.bench_report import format_summary, format_table, geomean, summarize
 from convlib.proof.bench_suite import NETWORKS, QUICK, SUITE

@@ -1,4 +1,5 @@
-"""The fast engines: same answer as the teaching loop and the frameworks, bounded memory."""
+"""The engines: the fast room's against the teaching loop, the reference ones against the
+frameworks, the auto rule, and the fast room's bounded memory."""
 
 import threading
 
@@ -6,23 +7,25 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from convlib import conv2d
-from convlib.engines import (
+from convlib import conv2d, engines
+from convlib.engines import naive
+from convlib.fast import (
     ENGINES,
     _blocks,
+    check_supported,
     choose_algorithm,
-    naive,
     select_engine,
     set_threads,
     supports,
     winograd,
 )
-from convlib.engines._slab import padded_shape
+from convlib.fast._slab import padded_shape
 from convlib.padding import PADDING_MODES
 from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
 from convlib.proof.workspace import WORKSPACE_LIMIT_MIB, peak_extra_mib
 
-FAST = [e for e in ENGINES if e != "naive"]
+FAST = list(ENGINES)
+REFERENCE = [e for e in engines.ENGINES if e != "naive"]
 # (x shape NHWC, kernel HWIO, stride, dilation, groups, pads, padding_mode): odd sizes, strides,
 # dilations, groups, depthwise with and without a channel multiplier, and every padding mode.
 CONFIGS = [
@@ -120,12 +123,13 @@ FRAMEWORK_CASES = [
 def _runnable(engine, kw):
     s, d, g = kw.get("stride", 1), kw.get("dilation", 1), kw.get("groups", 1)
     mode = kw.get("padding_mode", "zeros")
-    return supports(engine, (3, 3, 4 // g, 8), stride=(s, s), dilation=(d, d), padding_mode=mode)
+    return engines.supports(engine, (3, 3, 4 // g, 8), stride=(s, s), dilation=(d, d), padding_mode=mode)
 
 
-# Winograd's refusals of strides and dilations are tested in test_winograd_refuses.
+# conv2d with a named algorithm runs the reference engine; the fast ones equal those
+# (tests/test_engines_props.py). Winograd's refusals are tested in test_winograd_refuses.
 @pytest.mark.parametrize(
-    "engine, kwargs", [(e, kw) for e in FAST for kw in FRAMEWORK_CASES if _runnable(e, kw)]
+    "engine, kwargs", [(e, kw) for e in REFERENCE for kw in FRAMEWORK_CASES if _runnable(e, kw)]
 )
 def test_engine_matches_frameworks_float32(engine, kwargs, rng):
     x = rng.standard_normal((2, 12, 11, 4)).astype(np.float32)
@@ -145,24 +149,26 @@ def test_float32_error_vs_float64(engine, rng):
     err = np.abs(y - ref).max() / max(1.0, np.abs(ref).max())
     y32 = conv2d(x.astype(np.float32), w.astype(np.float32), padding="same", algorithm="im2col")
     base = np.abs(y32 - ref).max() / max(1.0, np.abs(ref).max())
-    print(f"{engine}: float32 max rel error {err:.2e} (im2col float32: {base:.2e})")
-    assert err <= tolerance(np.float32)
+    fast = ENGINES[engine](x.astype(np.float32), w.astype(np.float32), stride=(1, 1), dilation=(1, 1),
+                           groups=1, pads=((1, 1), (1, 1)))  # fmt: skip
+    err_fast = np.abs(fast - ref).max() / max(1.0, np.abs(ref).max())
+    print(f"{engine}: float32 max rel error {err:.2e}, fast {err_fast:.2e} (im2col float32: {base:.2e})")
+    assert err <= tolerance(np.float32) and err_fast <= tolerance(np.float32)
 
 
-@pytest.mark.parametrize(
-    "kwargs, why",
-    [
-        (dict(stride=2), r"stride \(2, 2\)"),
-        (dict(dilation=2, padding=2, padding_mode="reflect"), r"dilation \(2, 2\), padding_mode 'reflect'"),
-    ],
-)
 @pytest.mark.parametrize("engine", ["winograd_f2", "winograd_f4"])
-def test_winograd_refuses(engine, kwargs, why):
+def test_winograd_refuses(engine):
     x, w = np.ones((1, 9, 9, 2), np.float32), np.ones((3, 3, 2, 2), np.float32)
-    with pytest.raises(ValueError, match="winograd needs a 3x3 kernel.*" + why):
-        conv2d(x, w, algorithm=engine, **kwargs)
+    with pytest.raises(ValueError, match=r"winograd needs a 3x3 kernel.*stride \(2, 2\)"):
+        conv2d(x, w, algorithm=engine, stride=2)
     with pytest.raises(ValueError, match=r"kernel 5x5"):
         conv2d(np.ones((1, 9, 9, 2)), np.ones((5, 5, 2, 2)), algorithm=engine)
+    # The reference pads first, so any padding mode splits into phases; the fast engine pads
+    # block by block and splits only zero padding.
+    y = conv2d(x, w, algorithm=engine, dilation=2, padding=2, padding_mode="reflect")
+    assert y.shape == (1, 9, 9, 2)
+    with pytest.raises(ValueError, match=r"dilation \(2, 2\), padding_mode 'reflect'"):
+        check_supported(engine, w.shape, (1, 1), (2, 2), "reflect")
 
 
 @pytest.mark.parametrize("engine", ["winograd_f2", "winograd_f4"])
@@ -175,8 +181,10 @@ def test_winograd_dilated_by_phases(engine, dilation, rng):
     for pads in [((0, 0), (0, 0)), (dilation, dilation), ((3, 0), (1, 5))]:
         ref = conv2d(x, w, padding=pads, dilation=dilation, algorithm="naive")
         y = conv2d(x, w, padding=pads, dilation=dilation, algorithm=engine)
-        assert y.shape == ref.shape
+        fast = ENGINES[engine](x, w, stride=(1, 1), dilation=dilation, groups=1, pads=pads)
+        assert y.shape == ref.shape == fast.shape
         np.testing.assert_allclose(y, ref, atol=1e-10 * np.abs(ref).max())
+        np.testing.assert_allclose(fast, ref, atol=1e-10 * np.abs(ref).max())
 
 
 def test_taps_refuses_other_padding_modes():
@@ -188,17 +196,25 @@ def test_taps_refuses_other_padding_modes():
     assert conv2d(x, w, padding=1, padding_mode="reflect").shape == (1, 5, 5, 2)  # auto: not taps
 
 
-@pytest.mark.parametrize("engine", ["depthwise", "depthwise_jit"])
-def test_depthwise_refuses_dense_kernels(engine):
+def test_depthwise_refuses_dense_kernels():
     x, w = np.ones((1, 9, 9, 4), np.float32), np.ones((3, 3, 2, 4), np.float32)
-    with pytest.raises(ValueError, match=r"depthwise needs one input channel per group .*C/groups = 2"):
-        conv2d(x, w, groups=2, algorithm=engine)
-    assert not supports(engine, (3, 3), stride=(1, 1), dilation=(1, 1))  # no channel count: no
+    why = r"depthwise needs one input channel per group .*C/groups = 2"
+    with pytest.raises(ValueError, match=why):
+        conv2d(x, w, groups=2, algorithm="depthwise")
+    with pytest.raises(ValueError, match=why):
+        check_supported("depthwise_jit", w.shape, (1, 1), (1, 1))
+    assert not supports("depthwise_jit", (3, 3), stride=(1, 1), dilation=(1, 1))  # no channel count
+    assert not engines.supports("depthwise", (3, 3), stride=(1, 1), dilation=(1, 1))
 
 
 def test_unknown_algorithm():
-    with pytest.raises(ValueError, match=r"algorithm must be 'auto' or one of .*'winograd_f4'.*got 'gemm'"):
+    why = r"algorithm must be 'auto' or one of .*'winograd_f4'.*got 'gemm'"
+    with pytest.raises(ValueError, match=why):
         select_engine("gemm", (1, 5, 5, 1), (3, 3, 1, 1), stride=(1, 1), dilation=(1, 1), groups=1)
+    with pytest.raises(ValueError, match=why):
+        conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), algorithm="gemm")
+    with pytest.raises(ValueError, match=r"got 'planes_jit'"):  # a fast engine is not a reference
+        conv2d(np.ones((1, 5, 5, 1)), np.ones((3, 3, 1, 1)), algorithm="planes_jit")
 
 
 @pytest.mark.parametrize(
@@ -396,7 +412,7 @@ def test_depthwise_rows_match_naive(threads, rng, monkeypatch, run_bytes):
     # depthwise_jit's row runs (stride-1 3x3, zero padding, few channels): runs shorter than a row
     # with a remainder (16 and 100 bytes: 1 and 3 pixels of 7 float32 channels), dilations, no
     # padding, a map too small for any interior output, against the naive loop.
-    from convlib.engines import depthwise_jit
+    from convlib.fast import depthwise_jit
 
     monkeypatch.setattr(depthwise_jit, "ROW_RUN_BYTES", run_bytes)
     cases = [

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convlib.engines import _blocks, _threads, get_threads, set_threads
-from convlib.engines._slab import check_pads, slab, source_index
+from convlib.fast import ENGINES, _blocks, _threads, get_threads, set_threads
+from convlib.fast._slab import slab, source_index
 from convlib.padding import PADDING_MODES, apply_padding
 
 
@@ -57,9 +57,12 @@ def test_source_index_marks_zero_cells():
 @pytest.mark.parametrize(
     "mode, pads, limit", [("reflect", ((0, 4), (0, 0)), 3), ("circular", ((0, 0), (6, 0)), 5)]
 )
-def test_check_pads_refuses_what_the_mode_cannot_make(mode, pads, limit):
+@pytest.mark.parametrize("engine", ["depthwise_jit", "grouped_jit", "planes_jit"])
+def test_compiled_engines_refuse_what_the_mode_cannot_make(engine, mode, pads, limit):
+    # They index their padding, so an impossible pad must be refused, not read out of bounds.
+    x, w = np.ones((1, 4, 5, 2)), np.ones((1, 1, 1, 2))
     with pytest.raises(ValueError, match=rf"padding_mode='{mode}' needs padding <= {limit}"):
-        check_pads((1, 4, 5, 1), pads, mode)
+        ENGINES[engine](x, w, stride=(1, 1), dilation=(1, 1), groups=2, pads=pads, padding_mode=mode)
 
 
 def test_threads_split_and_restore():
@@ -102,11 +105,11 @@ def test_set_threads_refuses(bad):
     dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
 )
 def test_windows_view_is_numpys_sliding_window_view(h, w, k, stride, dilation):
-    # im2col's one as_strided view against the view NumPy builds, on a non-contiguous input
+    # The one as_strided view against the view NumPy builds, on a non-contiguous input
     # (a column slice), so that the input's own strides are the ones used.
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from convlib.engines.im2col import windows
+    from convlib.engines.windows import windows
 
     (kh, kw), (sh, sw), (dh, dw) = k, stride, dilation
     if dh * (kh - 1) + 1 > h or dw * (kw - 1) + 1 > w:
@@ -120,7 +123,7 @@ def test_windows_view_is_numpys_sliding_window_view(h, w, k, stride, dilation):
 
 
 def test_winograd_dense_transforms_are_kept_read_only():
-    from convlib.engines import winograd
+    from convlib.fast import winograd
 
     for m in (2, 4):
         bt, g, at = winograd.transforms(m, np.float32)

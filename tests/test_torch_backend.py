@@ -6,7 +6,7 @@ import pytest
 from convlib import conv2d
 from convlib.backends.torch import TORCH_ENGINES
 from convlib.backends.torch import conv2d as torch_conv2d
-from convlib.engines import supports
+from convlib.fast import supports
 from convlib.proof.crosscheck import Report, run, tf_conv2d, tolerance
 from convlib.proof.crosscheck import torch_conv2d as framework_torch_conv2d
 
@@ -77,8 +77,15 @@ def test_returns_the_kind_it_was_given(rng, torch):
     yt = torch_conv2d(torch.from_numpy(x), torch.from_numpy(w), padding="same", data_format="NCHW")
     assert isinstance(yt, torch.Tensor) and yt.dtype == torch.float32 and tuple(yt.shape) == ref.shape
     assert np.abs(yt.numpy() - ref).max() <= tolerance(np.float32) * max(1.0, np.abs(ref).max())
-    yn = conv2d(x, w, padding="same", data_format="NCHW", backend="torch")
+    yn = torch_conv2d(x, w, padding="same", data_format="NCHW")
     assert isinstance(yn, np.ndarray) and yn.shape == ref.shape
+
+
+def test_numpy_conv2d_has_no_torch_switch():
+    # The torch path is its own entry, convlib.backends.torch.conv2d; the NumPy conv2d takes no
+    # backend= or device=.
+    with pytest.raises(TypeError, match="backend"):
+        conv2d(np.ones((1, 4, 4, 1)), np.ones((2, 2, 1, 1)), backend="torch")
 
 
 def test_unbatched_and_float16(rng):

@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from convlib.engines.im2col import windows
+from convlib.engines.windows import windows
 from convlib.engines.winograd import transforms
 from convlib.viz import draw_im2col, draw_winograd, plot_benchmark
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from convlib.engines import ENGINES
+from convlib.fast import ENGINES
 from convlib.proof.workspace import WORKSPACE_LIMIT_MIB, patch_matrix_mib, plot_workspace, workspace_profile
 
 
@@ -15,7 +15,7 @@ def test_patch_matrix_size_is_the_im2col_shape():
 def test_profile_measures_every_fast_engine_within_the_promise():
     rows = workspace_profile(sizes=(20, 60), channels=4, out_channels=3)
     assert [r["size"] for r in rows] == [20, 60]
-    assert set(rows[0]["engines"]) == set(ENGINES) - {"naive"}  # 3x3: Winograd included, depthwise too
+    assert set(rows[0]["engines"]) == set(ENGINES)  # 3x3: Winograd included, depthwise too
     for r in rows:
         assert all(0 <= mib <= WORKSPACE_LIMIT_MIB for mib in r["engines"].values()), r
     # Small inputs need some workspace: tracemalloc does see the engines' allocations.

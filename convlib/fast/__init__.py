@@ -44,11 +44,12 @@ from . import (
     winograd,
 )
 from ._blocks import release as release_workspace
-from ._slab import check_pads, padded_shape
+from ._slab import padded_shape
 from ._threads import get_threads, set_threads
 
 __all__ = [
     "ENGINES",
+    "REFERENCE",
     "check_supported",
     "choose_algorithm",
     "conv2d_auto",
@@ -262,14 +263,21 @@ def select_engine(
     return ENGINES[algorithm]
 
 
+# The reference engine (convlib.engines.ENGINES) each fast engine computes the same result as.
+REFERENCE = {name: name for name in ENGINES} | {
+    "depthwise_jit": "depthwise",
+    "grouped_jit": "im2col",
+    "planes_jit": "im2col",
+}
+
+
 def conv2d_auto(x4, w4, b, geo, padding_mode: str, dtype) -> np.ndarray:
     """:func:`convlib.conv2d` with ``algorithm="auto"``, on the arrays that prepare_conv checked.
 
     ``x4`` is the unpadded NHWC input and ``w4`` the HWIO kernel in the compute dtype, ``geo``
     the call's :class:`convlib.shapes.ConvGeometry`; the result is in ``geo``'s layout and
-    ``dtype``. The engine pads block by block, so only the padded shape is checked here.
+    ``dtype``; ``padding_mode`` is already checked (:func:`convlib.padding.check_mode_pads`).
     """
-    check_pads(x4.shape, geo.pads, padding_mode)
     engine = select_engine(
         "auto",
         padded_shape(x4.shape, geo.pads),

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..padding import PADDING_MODES, Pads
+from ..padding import Pads
 from ._blocks import scratch
 
 NO_PADS: Pads = ((0, 0), (0, 0))
@@ -24,7 +24,7 @@ def source_index(size: int, before: int, after: int, mode: str, start: int, stop
     """Input index of each padded coordinate ``start .. stop - 1`` along one axis; -1 for a zero cell.
 
     ``mode`` has PyTorch's ``padding_mode`` meaning (the size limits of ``reflect`` and
-    ``circular`` are checked once, by :func:`check_pads`).
+    ``circular`` are checked once, by :func:`convlib.padding.check_mode_pads`).
 
     Examples
     --------
@@ -62,21 +62,6 @@ def kept_index(size: int, before: int, after: int, mode: str, start: int, stop: 
     out = source_index(size, before, after, mode, start, stop)
     out.flags.writeable = False
     return out
-
-
-def check_pads(x_shape, pads: Pads, mode: str) -> None:
-    """Refuse the pads ``mode`` cannot make, with :func:`convlib.padding.apply_padding`'s wording."""
-    if mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {sorted(PADDING_MODES)}, got {mode!r}")
-    if mode not in ("reflect", "circular"):
-        return
-    for size, (before, after), label in zip(x_shape[1:3], pads, ("height", "width")):
-        limit = size - 1 if mode == "reflect" else size
-        if max(before, after) > limit:
-            raise ValueError(
-                f"padding_mode={mode!r} needs padding <= {limit} on the {label} axis of size "
-                f"{size}, got {(before, after)}"
-            )
 
 
 def padded_shape(x_shape, pads: Pads) -> tuple[int, int, int, int]:

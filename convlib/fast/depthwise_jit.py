@@ -24,9 +24,10 @@ import functools
 
 import numpy as np
 
+from ..padding import check_mode_pads
 from ..shapes import window_count
 from . import _blocks
-from ._slab import NO_PADS, check_pads, kept_index, padded_shape
+from ._slab import NO_PADS, kept_index, padded_shape
 from ._threads import run_split
 from .depthwise import check_supported
 
@@ -122,7 +123,7 @@ def conv(
     array([12., 16.])
     """
     check_supported(w.shape)
-    check_pads(xp.shape, pads, padding_mode)
+    check_mode_pads(xp.shape[1:3], pads, padding_mode)
     n, _, _, c = xp.shape
     kh, kw, _, o = w.shape
     mult = o // c

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..padding import check_mode_pads
 from ..shapes import window_count
 from . import _blocks
-from ._slab import NO_PADS, check_pads, kept_index, padded_shape
+from ._slab import NO_PADS, kept_index, padded_shape
 from ._threads import run_split
 
 __all__ = ["conv", "plane_width"]
@@ -121,7 +122,7 @@ def conv(
     >>> conv(x, np.ones((2, 2, 2, 1)), stride=(1, 1), dilation=(1, 1), groups=1)[0, 0, 0]
     array([28.])
     """
-    check_pads(xp.shape, pads, padding_mode)
+    check_mode_pads(xp.shape[1:3], pads, padding_mode)
     n, hp, wp, c = padded_shape(xp.shape, pads)
     kh, kw, _, o = w.shape
     (sh, sw), (dh, dw) = stride, dilation
