@@ -19,22 +19,15 @@ import json
 import sys
 from pathlib import Path
 
+from ._version import __version__
 from .bridges import Inexpressible, express_conv2d, express_conv_transpose2d, express_pool2d
 from .bridges.porting import describe_port
 from .graph.build import from_model
 from .graph.rule import size_rule
 from .graph.sizes import scan_sizes
-from .graph.trace import trace as trace_graph
-from .network import trace
+from .graph.trace import trace
 from .padding import normalize_padding, normalize_pair
-from .shapes import (
-    conv_output_size,
-    conv_transpose_output_size,
-    pool_output_size,
-    pool_padding_1d,
-    resolve_padding,
-    transpose_padding_1d,
-)
+from .shapes import conv_axes, pool_axes, transpose_axes
 from .zoo import resnet18, resnet50, vgg16
 
 NETWORKS = {"vgg16": vgg16, "resnet18": resnet18, "resnet50": resnet50}
@@ -66,63 +59,45 @@ def _padding(text: str):
     return normalize_padding(v[0] if len(v) == 1 else v if len(v) == 2 else ((v[0], v[1]), (v[2], v[3])))
 
 
-def _pads_of(padding, n, k, s, d):
-    return resolve_padding(n, k, padding, stride=s, dilation=d)
-
-
-def _source(framework: str, express, **kw) -> str:
+def _source(framework: str, express, **args) -> str:
     """The call as text, or why the framework has none (:mod:`convlib.bridges`)."""
     try:
-        return express(framework, **kw).source
+        return express(framework, **args).source
     except Inexpressible as exc:
         single = "no single PyTorch call" if framework == "pytorch" else "no TensorFlow equivalent"
         return f"{single}: {exc.reason}"
 
 
+def _calls(express, **args) -> dict:
+    return {
+        "pytorch": _source("pytorch", express, **args),
+        "tensorflow": _source("tensorflow", express, **args),
+    }
+
+
 def _conv(a, n, k, s, d) -> dict:
-    pads = _pads_of(a.padding, n, k, s, d)
-    out = tuple(conv_output_size(n[i], k[i], stride=s[i], padding=pads[i], dilation=d[i]) for i in range(2))
-    kw = dict(stride=s, padding=a.padding, dilation=d, pads=pads)
-    return {"op": "conv2d", "output": out, "pads": pads, "pytorch": _source("pytorch", express_conv2d, **kw),
-            "tensorflow": _source("tensorflow", express_conv2d, **kw)}  # fmt: skip
+    axes = conv_axes(n, k, stride=s, padding=a.padding, dilation=d)
+    pads = (axes[0].pads, axes[1].pads)
+    return {"op": "conv2d", "output": (axes[0].out, axes[1].out), "pads": pads,
+            **_calls(express_conv2d, stride=s, padding=a.padding, dilation=d, pads=pads)}  # fmt: skip
 
 
 def _transpose(a, n, k, s, d) -> dict:
-    op = _pair(a.output_padding, "--output-padding", allow_zero=True) if a.output_padding else (None, None)
-    axis_pads = [a.padding] * 2 if isinstance(a.padding, str) else a.padding
-    resolved = [
-        transpose_padding_1d(n[i], k[i], axis_pads[i], stride=s[i], output_padding=op[i], dilation=d[i])
-        for i in range(2)
-    ]
-    pads = tuple(r[:2] for r in resolved)
-    op = tuple(r[2] for r in resolved)
-    out = tuple(
-        conv_transpose_output_size(
-            n[i], k[i], stride=s[i], padding=pads[i], output_padding=op[i], dilation=d[i]
-        )
-        for i in range(2)
-    )
-    kw = dict(stride=s, padding=a.padding, dilation=d, crops=pads, output_padding=op, out_hw=out)
+    axes = transpose_axes(n, k, stride=s, padding=a.padding, output_padding=a.output_padding, dilation=d)
+    pads, op, out = (axes[0].pads, axes[1].pads), (axes[0].left, axes[1].left), (axes[0].n, axes[1].n)
     return {"op": "conv_transpose2d", "output": out, "pads": pads, "output_padding": op,
-            "pytorch": _source("pytorch", express_conv_transpose2d, **kw),
-            "tensorflow": _source("tensorflow", express_conv_transpose2d, **kw)}  # fmt: skip
+            **_calls(express_conv_transpose2d, stride=s, padding=a.padding, dilation=d, crops=pads,
+                     output_padding=op, out_hw=out)}  # fmt: skip
 
 
 def _pool(a, n, k, s, d) -> dict:
     if a.pool == "avg" and d != (1, 1):
         raise ValueError("--dilation applies to max pooling only (average pooling has no dilation)")
-    axis_pads = [a.padding] * 2 if isinstance(a.padding, str) else a.padding
-    pads = tuple(pool_padding_1d(n[i], k[i], axis_pads[i], stride=s[i], dilation=d[i]) for i in (0, 1))
-    size = pool_output_size
-    out = tuple(
-        size(n[i], k[i], stride=s[i], padding=axis_pads[i], dilation=d[i], ceil_mode=a.ceil_mode)
-        for i in (0, 1)
-    )
-    kw = dict(kind=a.pool, pool_size=k, strides=s, padding=a.padding, pads=pads, dilation=d,
-              ceil_mode=a.ceil_mode)  # fmt: skip
-    return {"op": f"{a.pool}_pool2d", "output": out, "pads": pads,
-            "pytorch": _source("pytorch", express_pool2d, **kw),
-            "tensorflow": _source("tensorflow", express_pool2d, **kw)}  # fmt: skip
+    axes = pool_axes(n, k, s, a.padding, dilation=d, ceil_mode=a.ceil_mode)
+    pads = (axes[0].pads, axes[1].pads)
+    return {"op": f"{a.pool}_pool2d", "output": (axes[0].out, axes[1].out), "pads": pads,
+            **_calls(express_pool2d, kind=a.pool, pool_size=k, strides=s, padding=a.padding, pads=pads,
+                     dilation=d, ceil_mode=a.ceil_mode)}  # fmt: skip
 
 
 def _shape(a) -> str:
@@ -136,13 +111,15 @@ def _shape(a) -> str:
     s = _pair(a.stride, "--stride") if a.stride else (k if a.pool else (1, 1))
     d = _pair(a.dilation, "--dilation")
     a.padding = _padding(a.padding)
+    a.output_padding = (
+        _pair(a.output_padding, "--output-padding", allow_zero=True) if a.output_padding else None
+    )
     res = (_transpose if a.transpose else _pool if a.pool else _conv)(a, n, k, s, d)
     res = {"input": n, "kernel": k, "stride": s, "dilation": d, "padding": a.padding, **res}
     (t, b), (left, r) = res["pads"]
     kind = "conv_transpose" if a.transpose else f"{a.pool}_pool" if a.pool else "conv"
-    op = _pair(a.output_padding, "--output-padding", allow_zero=True) if a.output_padding else None
-    port = [line.split(":", 1) for line in describe_port(kind, n, k, s, d, a.padding, output_padding=op,
-                                                         ceil_mode=a.ceil_mode)]  # fmt: skip
+    lines = describe_port(kind, n, k, s, d, a.padding, output_padding=a.output_padding, ceil_mode=a.ceil_mode)
+    port = [line.split(":", 1) for line in lines]
     res["keras"], res["onnx"] = port[0][1].strip(), [text.strip() for _, text in port[1:]]
     if a.json:
         res["pads"] = {"top": t, "bottom": b, "left": left, "right": r}
@@ -190,11 +167,11 @@ def _load(target: str):
 
 def _trace(a) -> str:
     shape = _ints(a.input, "--input", (3,))
-    if ":" not in a.network:  # the built-in specs keep their network table
-        t = trace(_load(a.network), shape)
-        return json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table()
-    t = trace_graph(_load(a.network), shape)
-    return json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table()
+    t = trace(_load(a.network), shape)
+    # A built-in spec prints chapter 11's compact table (no input row, no "left" column).
+    return (
+        json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table(compact=":" not in a.network)
+    )
 
 
 def _channels(graph) -> int:
@@ -243,6 +220,7 @@ def _sizes(a) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The ``argparse`` parser of ``python -m convlib``."""
     parser = _Parser(prog="python -m convlib", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"convlib {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     shape = sub.add_parser("shape", help="output size, pads and framework calls of one layer")
     shape.add_argument("--input", required=True, help="H or HxW, e.g. 10x11")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from .graph.ir import evaluate
+from .padding import source_index
 
 __all__ = ["hw", "taps", "cell"]
 
@@ -69,16 +70,14 @@ def taps(node, i: int, n: int, shapes):
 
 
 def cell(r: int, n: int, mode: str):
-    """Input position ``r`` as a tap: a cell, or a pad (zero, or the source cell of PyTorch's modes)."""
+    """Input position ``r`` as a tap: a cell, or a pad (zero, or the source cell of PyTorch's modes,
+    from :func:`convlib.padding.source_index`)."""
     if 0 <= r < n:
         return ("c", r, 1.0)
-    if mode == "replicate":
-        return ("c", min(max(r, 0), n - 1), 1.0)
-    if mode == "circular":
-        return ("c", r % n, 1.0)
-    if mode == "reflect":
-        return ("c", -r if r < 0 else 2 * (n - 1) - r, 1.0)
-    return ("z",)
+    if mode not in MIRROR:
+        return ("z",)
+    before = max(-r, 0)
+    return ("c", int(source_index(n, before, max(r - n + 1, 0), mode)[r + before]), 1.0)
 
 
 def upsample_taps(a, i: int, n: int, n_out: int):

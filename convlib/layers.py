@@ -8,6 +8,7 @@ from .conv import conv2d
 from .layout import as_float_array
 from .padding import check_positive_int, normalize_padding, normalize_pair
 from .shapes import check_allocation, check_conv_shapes
+from .shapes.checks import split_input_shape
 
 __all__ = ["Conv2D"]
 
@@ -115,10 +116,8 @@ class Conv2D:
 
     def __call__(self, x) -> np.ndarray:
         x = as_float_array(x, "x")
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Conv2D expects (N, H, W, C) or (H, W, C) input, got shape {x.shape}")
-        if not self.built:
-            self.build(x.shape[-1])
+        if not self.built:  # the rank error is split_input_shape's, before the kernel is made
+            self.build(split_input_shape(x.shape, "NHWC")[3])
         y = conv2d(
             x,
             self.kernel,

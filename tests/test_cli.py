@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from convlib.__main__ import main
-from convlib.network import trace
+from convlib.graph import trace
 from convlib.proof.frameworks import load_tf, load_torch
 from convlib.zoo import resnet18, resnet50
 
@@ -91,7 +91,7 @@ def test_json_fields(capsys):
 @pytest.mark.parametrize("net, fn", [("resnet50", resnet50), ("resnet18", resnet18)])
 def test_trace_command(net, fn, capsys):
     assert main(["trace", net, "--input", "3x200x300"]) == 0
-    assert capsys.readouterr().out.rstrip("\n") == trace(fn(), (3, 200, 300)).table()
+    assert capsys.readouterr().out.rstrip("\n") == trace(fn(), (3, 200, 300)).table(compact=True)
     res = run_json(["trace", net, "--input", "3x224x224"], capsys)
     assert res["network"] == net and res["total_params"] == trace(fn(), (3, 224, 224)).total_params
 
@@ -102,7 +102,7 @@ BAD = [
         "shape --input 10xa --kernel 3",
         r"--input must be 1 or 2 integers joined by 'x' \(e.g. 10x11\), got '10xa'",
     ),
-    ("shape --input 10 --kernel 12", r"kernel size 12 .* larger than the padded input size 10"),
+    ("shape --input 10 --kernel 12", r"kernel height 12 .* larger than the padded input height 10"),
     ("shape --input 10 --kernel 3 --padding half", r"padding must be one of \['valid', 'same', 'full'\]"),
     ("shape --input 10 --kernel 3 --padding 1,2,3", r"--padding must be 1 or 2 or 4 integers"),
     ("shape --input 10 --kernel 2 --pool avg --dilation 2", r"--dilation applies to max pooling only"),
@@ -121,7 +121,7 @@ BAD = [
     ("shape --input 7 --kernel 3 --transpose --pool max", r"--transpose and --pool cannot be combined"),
     ("shape --input 7 --kernel 3 --pool min", r"argument --pool: invalid choice: 'min'"),
     ("shape --kernel 3", r"the following arguments are required: --input"),
-    ("trace vgg16 --input 3x200x300", r"expects 25088 input features but received 27648"),
+    ("trace vgg16 --input 3x200x300", r"expected 25088 input features but the flattened input has 27648"),
     ("trace resnet50 --input 3x224", r"--input must be 3 integers joined by 'x'"),
     ("trace alexnet --input 3x224x224", r"invalid choice: 'alexnet'"),
 ]
@@ -163,3 +163,12 @@ def test_printed_keras_layer_gives_printed_size(args, capsys):
     h, w = res["input"]
     assert tuple(layer(np.zeros((1, h, w, 2), np.float32)).shape[1:3]) == tuple(res["output"])
     assert res["onnx"] and all(line.split("(")[0].isidentifier() for line in res["onnx"])
+
+
+def test_version(capsys):
+    from convlib._version import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"convlib {__version__}"

@@ -67,9 +67,10 @@ def test_layer_errors():
         convlib.Conv2D(5, 3, groups=2)
     layer = convlib.Conv2D(4, 3)
     with pytest.raises(
-        ValueError, match=r"Conv2D expects \(N, H, W, C\) or \(H, W, C\) input, got shape \(5, 5\)"
+        ValueError, match=r"input x must be 4-D \(N, H, W, C\) or 3-D .*got 2-D shape \(5, 5\)"
     ):
         layer(np.zeros((5, 5), np.float32))
+    assert not layer.built  # refused before the kernel was made
     with pytest.raises(ValueError, match=r"kernel must have shape \(3, 3, C/groups, 4\), got \(3, 3, 2, 5\)"):
         layer.set_weights(np.zeros((3, 3, 2, 5)), np.zeros(4))
     with pytest.raises(ValueError, match="larger than the padded input height 2"):
