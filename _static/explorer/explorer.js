@@ -334,6 +334,19 @@
     return v === "" ? NaN : Number(v);
   }
 
+  // What is wrong with a field as typed, before any arithmetic: empty (a browser also empties a
+  // number field holding text that is no number), not whole, or outside the range of its arrows.
+  function fieldProblem(input) {
+    const label = input.getAttribute("aria-label");
+    const text = input.value.trim();
+    if (text === "") return label + ": enter a whole number from " + input.min + " to " + input.max;
+    const v = Number(text);
+    if (!Number.isInteger(v) || v < Number(input.min) || v > Number(input.max)) {
+      return label + " must be a whole number from " + input.min + " to " + input.max + " here, got " + text;
+    }
+    return null;
+  }
+
   function mount(root) {
     if (root.dataset.cxMounted) return root.cxState;
     root.dataset.cxMounted = "1";
@@ -458,24 +471,25 @@
       show("ceil", st.pool);
       inputs.dH.disabled = inputs.dW.disabled = st.kind === "pool_avg";
       if (st.kind === "pool_avg") inputs.dH.value = inputs.dW.value = "1";
+      // only the fields this configuration reads: not hidden, not disabled
+      const used = Object.values(inputs).filter((i) => !i.disabled && !i.closest(".cx-hidden"));
+      const problems = used.map((i) => [i, fieldProblem(i)]).filter(([, p]) => p);
+      for (const i of Object.values(inputs)) {
+        if (problems.some(([j]) => j === i)) i.setAttribute("aria-invalid", "true");
+        else i.removeAttribute("aria-invalid");
+      }
+      if (problems.length) {
+        state.axes = null;
+        return refuse("check the field: ", null, problems[0][1]);
+      }
       const axes = resolve(st);
       state.settings = st;
       state.axes = axes;
       const bad = axes.findIndex((a) => a.error);
-      root.classList.toggle("cx-refused", bad >= 0);
+      if (bad >= 0) return refuse("convlib refuses this (" + AXES[bad] + " axis): ", axes[bad].error, axes[bad].message);
+      root.classList.remove("cx-refused");
       details.textContent = "";
       codes.textContent = "";
-      if (bad >= 0) {
-        state.pos = 0;
-        summary.textContent = "";
-        summary.appendChild(el("strong", { class: "cx-refusal", text: "convlib refuses this (" + AXES[bad] + " axis): " }));
-        summary.appendChild(el("code", { class: "cx-reason", text: axes[bad].error }));
-        summary.appendChild(el("span", { class: "cx-message", text: " \u2014 " + axes[bad].message }));
-        figure.textContent = "";
-        where.textContent = "";
-        prev.disabled = next.disabled = true;
-        return;
-      }
       const [h, w] = axes;
       const total = h.out * w.out;
       if (state.pos >= total) state.pos = 0;
@@ -487,6 +501,17 @@
       describe(st, h, w);
       writeCode(st, h, w);
       draw();
+    }
+
+    // A refusal replaces the numbers: a field's problem, or convlib's reason code and message.
+    function refuse(heading, code, message) {
+      root.classList.add("cx-refused");
+      state.pos = 0;
+      details.textContent = codes.textContent = figure.textContent = where.textContent = summary.textContent = "";
+      prev.disabled = next.disabled = true;
+      summary.appendChild(el("strong", { class: "cx-refusal", text: heading }));
+      if (code) summary.appendChild(el("code", { class: "cx-reason", text: code }));
+      summary.appendChild(el("span", { class: "cx-message", text: (code ? " \u2014 " : "") + message }));
     }
 
     function item(term, value) {
