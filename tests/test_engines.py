@@ -431,3 +431,23 @@ def test_depthwise_rows_match_naive(threads, rng, monkeypatch, run_bytes):
             ref = naive.conv(x.astype(np.float64), w.astype(np.float64), **kw)
             assert y.shape == ref.shape and y.dtype == dtype
             assert np.abs(y - ref).max() <= tolerance(dtype) * max(1.0, np.abs(ref).max()), (shape, pads)
+
+
+def test_the_core_does_not_enter_the_fast_room():
+    # Arrows point one way: the fast room imports the reference engines, never the reverse. Only
+    # conv2d's "auto" enters it, and engines/__init__ forwards the names that moved there
+    # (set_threads, select_engine, ...) until convlib/__init__ and transpose.py import them from it.
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "convlib"
+    core = [*root.glob("engines/*.py"), *root.glob("shapes/*.py")]
+    core += [root / f"{m}.py" for m in ("conv", "transpose", "pool", "grad", "layout", "padding")]
+    entering = set()
+    for path in core:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or "", *(a.name for a in node.names)]
+                if any(n == "fast" or n.startswith("fast.") or ".fast" in n for n in names):
+                    entering.add(str(path.relative_to(root)))
+    assert entering <= {"conv.py", "engines/__init__.py"}, entering

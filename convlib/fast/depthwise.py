@@ -1,18 +1,15 @@
-"""Depthwise convolution (one input channel per group) as an accumulation over the taps.
+"""The tap loop of :mod:`convlib.engines.depthwise`, blocked and threaded.
 
-With ``C/groups == 1`` every output channel reads a single input channel, so there is no
-matrix product to hand to BLAS: the work is ``kh * kw`` multiply-adds per output value,
-about two flops per value read, and the layer is bound by memory traffic, not arithmetic.
-This engine is the readable NumPy reference: per block of output rows (padded block by
-block, :func:`convlib.fast._slab.slab`), each tap is one strided view of the block
-multiplied by that tap's per-channel weights and added to the output block, with channels
-innermost (NHWC) so that every pass runs over contiguous memory.
+Per block of output rows (padded block by block, :func:`convlib.fast._slab.slab`), each tap is
+one strided view of the block multiplied by that tap's per-channel weights and added to the
+output block, with channels innermost (NHWC) so that every pass runs over contiguous memory.
 
 Its limit is NumPy itself: each tap is two passes over the block (a multiply into a scratch
 buffer, then an add), ``2 * kh * kw`` passes in all where one fused pass would do. Measured on
 4x56x56x144, 3x3, one thread, while preparing issue 15: a plain tap loop 2.9 GFLOP/s, the tap
-loop in row blocks 4.9, ``einsum`` over ``sliding_window_view`` 8.8, against about 20 to 50 for
-PyTorch and TensorFlow. :mod:`convlib.fast.depthwise_jit` is the same loop compiled.
+loop in row blocks 4.9, ``einsum`` over NumPy's sliding window view 8.8, against about 20 to 50
+for PyTorch and TensorFlow. :mod:`convlib.fast.depthwise_jit` is the same loop compiled; this
+engine is what ``auto`` runs in its place where numba is not installed.
 """
 
 from __future__ import annotations

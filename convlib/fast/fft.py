@@ -1,9 +1,7 @@
-"""FFT convolution by overlap-save tiles, for large kernels.
+"""The overlap-save FFT of :mod:`convlib.engines.fft`, in blocks of tile rows.
 
-The input is cut into overlapping ``L x L`` tiles (``L`` a power of two at least twice
-the dilated kernel); each tile and the flipped, dilated kernel go through ``rfft2``,
-the spectra are multiplied and summed over input channels (one complex GEMM per
-frequency), and ``irfft2`` gives ``L - k_eff + 1`` valid outputs per axis and tile.
+Each block's tiles are transformed once and multiplied by the kernel's spectrum as one complex
+GEMM per frequency, in chunks of output channels whose spectra are kept while they are small.
 
 Costs: about ``(L / (L - k_eff + 1))^2`` redundant input work from the tile overlap, and a
 stride ``s`` is handled by computing the stride-1 output and keeping every ``s``-th row and

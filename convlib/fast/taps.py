@@ -1,15 +1,7 @@
-"""Tap rectangles: one GEMM per kernel tap over just the outputs whose tap reads the input.
+"""The tap rectangles of :mod:`convlib.engines.taps`, in cache-sized blocks of output rows.
 
-With zero padding, tap ``(a, b)`` of output ``(i, j)`` reads input cell
-``(i*s_h + a*d_h - p_top, j*s_w + b*d_w - p_left)``, and where that cell is padding it adds
-nothing. The outputs whose tap lands inside the input form one rectangle per tap, so
-``y[rect] += X[rect shifted by the tap] @ W[a, b]`` over the taps computes exactly the
-convolution, skipping every product with a pad cell. im2col instead multiplies those zeros:
-on DeepLabv3's ASPP branch (3x3, dilation 12, padding 12, on a 14x14 map) the side taps read
-the input for only 2 of 14 rows, and 82% of im2col's products are with zeros.
-
-Each tap's rectangle, cut to a cache-sized block of output rows, is copied to a reused
-contiguous buffer (the GEMM's rows); the products are added into the output. Only ``padding_mode="zeros"`` can
+Each tap's rectangle, cut to a block of output rows, is copied to a reused contiguous buffer
+(the GEMM's rows); the products are added into the output. Only ``padding_mode="zeros"`` can
 skip the pad cells, so other modes are refused.
 """
 

@@ -1,15 +1,10 @@
-"""Winograd minimal filtering F(m x m, 3 x 3) for 3x3, stride-1 layers (dilated ones by phases).
+"""Winograd F(m x m, 3 x 3) of :mod:`convlib.engines.winograd`, in blocks, over the threads.
 
-Each ``(m+2) x (m+2)`` input tile ``d`` and the kernel ``g`` are transformed,
-``V = B^T d B`` and ``U = G g G^T``; the ``(m+2)^2`` products ``U * V`` summed over the
-input channels are ``(m+2)^2`` independent GEMMs, and ``Y = A^T M A`` gives an ``m x m``
-output tile. F(2x2, 3x3) multiplies 16 times for 4 outputs instead of 36 (2.25x fewer);
-F(4x4, 3x3) 36 times for 16 outputs instead of 144 (4x fewer), at the cost of larger
-rounding error (measured in ``tests/test_engines.py``). The matrices follow Lavin & Gray
-(2016), which compute cross-correlation, as both frameworks do.
-
-The two transforms are written as one small dense GEMM each (``kron(B^T, B^T)`` applied
-to all tiles at once), which runs in BLAS instead of Python loops.
+The two transforms are written as one small dense GEMM each (``kron(B^T, B^T)`` applied to all
+tiles of a block at once), which runs in BLAS instead of Python loops; the kernel transform ``U``
+is made once per output-channel chunk and shared by the blocks; a dilated layer runs as
+``d_h * d_w`` phases, each with its share of the zero padding (other padding modes do not split
+that way here, since the padding is made block by block).
 """
 
 from __future__ import annotations
