@@ -172,9 +172,10 @@ def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
     if b is not None and b.shape != (geo.out_channels,):
         raise ValueError(f"bias b must have shape ({geo.out_channels},), got {b.shape}")
     compute = compute_dtype(dtype)
-    w4 = w if geo.data_format == "NHWC" else w.transpose(2, 3, 1, 0)
+    x4 = x if x.ndim == 4 else x[None]
+    x4, w4 = (x4, w) if geo.data_format == "NHWC" else (x4.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0))
     return (
-        to_channels_last(x, geo.data_format).astype(compute, copy=False),
+        x4.astype(compute, copy=False),
         w4.astype(compute, copy=False),
         None if b is None else b.astype(compute, copy=False),
         geo,

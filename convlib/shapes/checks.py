@@ -70,7 +70,11 @@ def _split(shape, kernel_shape, data_format, layouts=("", ""), name: str = "x"):
     becomes ``(kh, kw, b, a)``); ``layouts`` name the kernel layouts of NHWC and NCHW calls for
     the rank error.
     """
-    fmt = check_data_format(data_format)
+    fmt = (
+        data_format
+        if type(data_format) is str and data_format in DATA_FORMATS
+        else check_data_format(data_format)
+    )
     shape = tuple(map(int, shape))
     if len(shape) not in (3, 4):
         want = "(N, H, W, C) or 3-D (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or 3-D (C, H, W)"
@@ -180,7 +184,7 @@ class ConvGeometry:
     kernel_hw = property(lambda self: (self.axes[0].k, self.axes[1].k))
     stride = property(lambda self: (self.axes[0].stride, self.axes[1].stride))
     dilation = property(lambda self: (self.axes[0].dilation, self.axes[1].dilation))
-    pads = property(lambda self: (self.axes[0].pads, self.axes[1].pads))
+    pads = property(lambda self: tuple((a.before, a.after) for a in self.axes))
     out_hw = property(lambda self: (self.axes[0].out, self.axes[1].out))
 
     @property
@@ -210,10 +214,11 @@ def _blame_axes(axes, padding) -> str:
     return f"padding={padding!r}"
 
 
-# Geometries already validated, by the exact arguments, their types included (the memory limit
-# they were checked against is the machine's physical memory, fixed): a network calls conv2d with
-# the same few shapes again and again, and validating from scratch took 12 us a call, a tenth of
-# a small layer's time.
+# Geometries already validated, by the exact arguments, their types included: a network calls
+# conv2d with the same few shapes again and again, and validating from scratch takes about five
+# times as long as the look-up (12 us a call, a tenth of a small layer's time). A geometry is
+# kept with the memory limit it passed; the limit guards against absurd sizes, not against a
+# process that fills up later.
 _GEOMETRIES: dict = {}
 _GEOMETRIES_MAX = 1024
 
@@ -275,16 +280,6 @@ def check_conv_shapes(
         key = None
     if key is not None and key in _GEOMETRIES:
         return _GEOMETRIES[key]
-    geo = _conv_geometry(*args)
-    if key is not None:
-        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
-            _GEOMETRIES.clear()
-        _GEOMETRIES[key] = geo
-    return geo
-
-
-def _conv_geometry(input_shape, kernel_shape, stride, padding, dilation, groups, data_format, itemsize):
-    """The body of :func:`check_conv_shapes`, uncached."""
     layouts = ("HWIO (kh, kw, C_in/groups, C_out)", "OIHW (C_out, C_in/groups, kh, kw)")
     fmt, batch, h, w, c, (kh, kw, cin_g, cout) = _split(input_shape, kernel_shape, data_format, layouts)
     groups = _check_groups(groups, c, cout)
@@ -299,7 +294,12 @@ def _conv_geometry(input_shape, kernel_shape, stride, padding, dilation, groups,
     blame = functools.partial(_blame_axes, axes, padding)
     check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
     check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
-    return ConvGeometry(batch, c, cout, groups, axes, fmt)
+    geo = ConvGeometry(batch, c, cout, groups, axes, fmt)
+    if key is not None:
+        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geo
+    return geo
 
 
 def check_transpose_shapes(
