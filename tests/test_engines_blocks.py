@@ -1,4 +1,4 @@
-"""Padding inside the blocks (engines._slab) and the worker threads (engines._threads)."""
+"""Padding inside the blocks (fast._slab) and the worker threads (fast._threads)."""
 
 import numpy as np
 import pytest

@@ -71,9 +71,14 @@ def supports(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "
     return True
 
 
-# Moved to the fast room; forwarded until convlib/__init__.py and transpose.py import them from
-# convlib.fast (the only arrow from this room into the fast one, and it goes when they do).
-_MOVED = {"set_threads", "get_threads", "release_workspace", "select_engine", "choose_algorithm"}
+# Moved to the fast room; forwarded until convlib/__init__.py, transpose.py and chapter 12 import
+# them from convlib.fast (the only arrow from this room into the fast one; it goes when they do).
+_MOVED = {
+    *("set_threads", "get_threads", "release_workspace", "select_engine", "choose_algorithm"),
+    *("depthwise_jit", "grouped_jit", "planes_jit", "FFT_MIN_TAPS", "PLANES_MAX_CHANNELS"),
+    *("TAPS_MAX_USEFUL", "TAPS_MIN_CHANNELS", "WINOGRAD_F2_MIN_TILES", "WINOGRAD_F4_MIN_TILES"),
+    *("WINOGRAD_MAX_CHANNELS", "WINOGRAD_MAX_PHASES", "WINOGRAD_MIN_CHANNELS"),
+}
 
 
 def __getattr__(name):
