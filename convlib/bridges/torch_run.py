@@ -137,6 +137,8 @@ class _Recorder:
 
     def ir_shape(self, t, act: _Act, what: str) -> tuple:
         shape = tuple(t.shape)
+        if not shape:  # a reduction to one number (x.mean()): one flat cell
+            return (1,)
         if "?" in act.axes or "n" not in act.axes or shape[act.axes.index("n")] != 1:
             raise _Fault(
                 f"{what}: its output {shape} mixes the batch or spatial axes (axes {act.axes}); "
@@ -243,19 +245,26 @@ class _Recorder:
             return
         if fname in LAYOUT:
             axes = _relayout(fname, act, tuple(x.shape), tuple(outs[0].shape), args, kwargs)
-            if "h" not in axes and "w" not in axes and "h" in act.axes and "?" not in axes:
+            if "?" in axes:
+                raise _Fault(
+                    f"{fname}: its output {tuple(outs[0].shape)} merges or splits the spatial axes "
+                    "(patch tokens, windows); convlib cannot describe it"
+                )
+            if "h" not in axes and "w" not in axes and "h" in act.axes:
                 self.add(fname, "flatten", [x], {}, outs[:1], lambda i: ("n", "f"))
                 return
             self.acts[id(outs[0])] = (outs[0], _Act(act.name, axes))
-            if (
-                "?" not in axes
-                and self.ir_shape(outs[0], self.acts[id(outs[0])][1], fname) != self.shapes[act.name]
-            ):
+            if self.ir_shape(outs[0], self.acts[id(outs[0])][1], fname) != self.shapes[act.name]:
                 raise _Fault(
                     f"{fname}: changes the shape {self.shapes[act.name]} in a way convlib cannot describe"
                 )
             return
         dims = _dims(fname, args, kwargs, len(act.axes))
+        if fname in REDUCTIONS and not outs[0].dim():  # every cell, batch included, into one number
+            self.add(
+                fname, "pointwise", [x], {"fn": fname, "params": 0, "space": "global"}, outs[:1], lambda i: ()
+            )
+            return
         if fname in REDUCTIONS and dims is not None:
             labels = {act.axes[d] for d in dims}
             keep = bool(
@@ -545,8 +554,10 @@ def _regroup(axes, shape, new) -> tuple[str, ...]:
                 out.append(axes[gi[0]])
             elif labels <= {"c"}:
                 out += ["c"] * len(gj)
-            elif labels <= {"c", "h", "w", "f"} and len(gj) == 1 and "n" not in labels:
-                out.append("f" if labels >= {"h", "w"} or labels <= {"c", "f"} else "?")
+            elif len(gj) == 1 and (
+                labels <= {"c", "f"} or labels == {"c", "h", "w"} or labels == {"f", "h", "w"}
+            ):
+                out.append("f")  # a flatten of channels and both spatial axes
             else:
                 out += ["?"] * len(gj)
             i, j = i + 1, j + 1
@@ -587,7 +598,8 @@ def run_graph(module, input_shape) -> Graph:
     except _Stop:
         output = rec.last
     except _Fault as err:
-        raise ValueError(str(err)) from None
+        path, mod = rec.stack[-1]
+        raise ValueError(f"in {path or 'forward'} ({type(mod).__name__}): {err}") from None
     except Exception as err:  # the model's own Python refused (an assert on sizes) or needs data
         message = f"{type(err).__name__}: {err}"
         if "meta" in message or isinstance(err, NotImplementedError):

@@ -166,10 +166,10 @@ def size_rule(
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> r = size_rule([Conv2D(2, 3), MaxPool2D(2), Conv2D(2, 3, stride=2)], channels=1, upto=64)
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> r = size_rule([ConvSpec(2, 3), MaxPoolSpec(2), ConvSpec(2, 3, stride=2)], channels=1, upto=64)
     >>> r.text, r.layers["lower bound"]
-    ('n >= 8', '2 (Conv2D)')
+    ('n >= 8', '2 (Conv)')
     """
     graph = from_model(model)
     index = {None: None, "height": 0, "width": 1}[axis]
@@ -220,8 +220,8 @@ def size_rule(
     runs = [(n, run(graph, _shape(n, channels, axis, scan.other))) for n in sample]
     for node in graph.nodes:
         pair = tuple(
-            None if f is None or any(len(r[node.name].shape) == 3 and r[node.name].shape[1 + i] != f(n)
-                                     for n, r in runs) else f
+            None if f is None or any(node.name not in r or len(r[node.name].shape) == 3
+                                     and r[node.name].shape[1 + i] != f(n) for n, r in runs) else f
             for i, f in enumerate(forms[node.name])
         )  # fmt: skip
         sizes[node.name] = tuple(None if f is None else str(f) for f in pair)
