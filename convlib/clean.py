@@ -39,7 +39,7 @@ from .clean_taps import hw as _hw
 from .clean_taps import taps as _taps
 from .graph.build import from_model
 from .graph.ir import Graph, evaluate
-from .graph.shapes import run
+from .graph.shapes import graph_at, run
 from .padding import normalize_pair
 
 __all__ = ["LayerRegion", "CleanRegion", "clean_region"]
@@ -47,7 +47,9 @@ __all__ = ["LayerRegion", "CleanRegion", "clean_region"]
 # Pointwise functions by normalised name (lower case, no "_", no trailing "2d"/"1d").
 ZERO_PRESERVING = {"relu", "relu6", "leakyrelu", "gelu", "silu", "swish", "tanh", "elu", "selu", "celu",
                    "hardswish", "hardtanh", "mish", "softsign", "prelu", "dropout", "identity",
-                   "linear"}  # fmt: skip
+                   "linear", "mul", "imul", "rmul", "div", "truediv", "channelslice", "split", "chunk",
+                   "unbind", "tensorsplit", "splitwithsizes", "stochasticdepth", "contiguous",
+                   "clone"}  # fmt: skip
 NON_NEGATIVE = {"relu", "relu6", "sigmoid", "hardsigmoid", "softplus"}
 
 
@@ -188,13 +190,23 @@ def clean_region(model, true_hw, padded_hw, *, channels: int | None = None) -> C
             "model.eval() first"
         )
     c = _channels(graph) if channels is None else channels
-    shapes = {}
+    shapes, graphs = {}, {}
     for label, hw in (("true", true_hw), ("padded", padded_hw)):
         try:
-            shapes[label] = run(graph, (c, *hw))
+            graphs[label] = graph_at(graph, (c, *hw))
+            shapes[label] = run(graphs[label], (c, *hw))
         except ValueError as err:
             raise ValueError(f"the network refuses the {label} size {hw[0]}x{hw[1]}: {err}") from None
-    return _walk(graph, shapes["true"], shapes["padded"], true_hw, padded_hw, _activations(model, graph))
+    gt, gc = graphs["true"], graphs["padded"]
+    if [(n.name, n.op, n.inputs) for n in gt.nodes] != [(n.name, n.op, n.inputs) for n in gc.nodes]:
+        raise ValueError(
+            f"cannot tell: the network runs other layers at {true_hw[0]}x{true_hw[1]} than at "
+            f"{padded_hw[0]}x{padded_hw[1]} (its Python branches on the input size)"
+        )
+    canvas_nodes = {n.name: n for n in gc.nodes}
+    return _walk(
+        gt, canvas_nodes, shapes["true"], shapes["padded"], true_hw, padded_hw, _activations(model, gt)
+    )
 
 
 def _fn(attrs) -> str:
@@ -224,14 +236,15 @@ def _activations(model, graph: Graph) -> dict[str, str]:
     return found
 
 
-def _walk(graph, true, canvas, true_hw, padded_hw, fused) -> CleanRegion:
+def _walk(graph, canvas_nodes, true, canvas, true_hw, padded_hw, fused) -> CleanRegion:
     states: dict[str, _State] = {}
     layers = []
     for node in graph.nodes:
         if node.op == "input":
             states[node.name] = _State(tuple(_Axis(t, p, t, t) for t, p in zip(true_hw, padded_hw)))
             continue
-        state, note = _step(node, [states[i] for i in node.inputs], true, canvas)
+        pair = (node, canvas_nodes[node.name])  # one node as each run read it (pads may differ)
+        state, note = _step(pair, [states[i] for i in node.inputs], true, canvas)
         if node.name in fused:
             state = _pointwise(state, fused[node.name])
         states[node.name] = state
@@ -252,27 +265,45 @@ def _pointwise(s: _State, fn: str) -> _State:
     return _State(axes, fn in NON_NEGATIVE or (s.nonneg and fn in ("dropout", "identity", "linear")), s.flat)
 
 
-def _step(node, ins: list[_State], true, canvas) -> tuple[_State, str]:
+def _step(pair, ins: list[_State], true, canvas) -> tuple[_State, str]:
     """One node: its state from its inputs' states (and why a grid shifted, if one did)."""
+    node = pair[0]
     op, a = node.op, node.attrs
+    if op == "pointwise" and a.get("space", "pointwise") != "pointwise":
+        # A call whose footprint in space is the whole grid (group norm) or is not known: no cell
+        # is known to be clean.
+        axes = tuple(_Axis(x.true, x.canvas, 0, None) for x in ins[0].axes)
+        return _State(axes, False, ins[0].flat), f"{a['fn']}: reads the grid in a way convlib cannot follow"
     if op == "pointwise":
         return _pointwise(ins[0], a.get("fn", "")), ""
     if op in ("add", "concat"):  # a cell is clean where every input is; zero where every input is
+        out = (_hw(true[node.name].shape), _hw(canvas[node.name].shape))
         axes = tuple(
-            _Axis(xs[0].true, xs[0].canvas, min(x.clean for x in xs),
-                  None if any(x.zero is None for x in xs) else max(x.zero for x in xs))
-            for xs in zip(*(s.axes for s in ins), strict=True)
+            _Axis(out[0][i], out[1][i], min(_spread(x, out[0][i], out[1][i]).clean for x in xs),
+                  None if any(_spread(x, out[0][i], out[1][i]).zero is None for x in xs)
+                  else max(_spread(x, out[0][i], out[1][i]).zero for x in xs))
+            for i, xs in enumerate(zip(*(s.axes for s in ins), strict=True))
         )  # fmt: skip
-        nonneg = all(s.nonneg for s in ins) and _fn(a) not in ("sub", "isub", "subtract")
+        nonneg = all(s.nonneg for s in ins) and _fn(a) not in ("sub", "isub", "subtract", "rsub")
         return _State(axes, nonneg, ins[0].flat), ""
     if op in ("flatten", "linear") or (op == "global_pool" and not a.get("keepdims", True)):
-        s = _window_node(node, ins[0], true, canvas)[0] if op == "global_pool" else ins[0]
+        s = _window_node(pair, ins[0], true, canvas)[0] if op == "global_pool" else ins[0]
         same = all(x.clean == x.true == x.canvas for x in s.axes)  # a flat vector is one cell
         return _State((_Axis(1, 1, int(same), None),) * 2, False, True), ""
-    return _window_node(node, ins[0], true, canvas)
+    return _window_node(pair, ins[0], true, canvas)
 
 
-def _window_node(node, s: _State, true, canvas) -> tuple[_State, str]:
+def _spread(x: _Axis, n_true: int, n_canvas: int) -> _Axis:
+    """An input axis as the merge's output sees it: a size-1 axis broadcasts its one cell."""
+    if (x.true, x.canvas) == (n_true, n_canvas):
+        return x
+    if x.true == x.canvas == 1:  # every output cell reads cell 0, in both runs
+        return _Axis(n_true, n_canvas, n_true if x.clean else 0, 0 if x.zero == 0 else None)
+    return _Axis(n_true, n_canvas, 0, None)  # broadcast in one run only: nothing is known
+
+
+def _window_node(pair, s: _State, true, canvas) -> tuple[_State, str]:
+    node, node_c = pair
     axes, notes = [], []
     op = node.op
     # Max pooling ignores its pads; a zero stands in for an ignored pad only if nothing is negative.
@@ -282,7 +313,7 @@ def _window_node(node, s: _State, true, canvas) -> tuple[_State, str]:
         and node.attrs.get("mode", "max") == "max"
     )
     for i, x in enumerate(s.axes):
-        taps_t, taps_c = _taps(node, i, x.true, true), _taps(node, i, x.canvas, canvas)
+        taps_t, taps_c = _taps(node, i, x.true, true), _taps(node_c, i, x.canvas, canvas)
         n_true, n_canvas = _hw(true[node.name].shape)[i], _hw(canvas[node.name].shape)[i]
         if op == "global_pool":  # the true run's window ends at the true size: the rest is not read
             taps_t = lambda o, f=taps_t, n=x.canvas - x.true: f(o) + [("i",)] * n  # noqa: E731
@@ -294,7 +325,7 @@ def _window_node(node, s: _State, true, canvas) -> tuple[_State, str]:
             zero = n_canvas  # the canvas cells from here on read only zeros and pads
             while zero > 0 and all(t[0] != "c" or t[1] >= x.zero for t in taps_c(zero - 1)):
                 zero -= 1
-        shift = _shift(node, i, true, canvas)
+        shift = _shift(pair, i, true, canvas)
         if shift:
             clean = 0
             notes.append(shift)
@@ -317,12 +348,15 @@ def _agree(taps_t, taps_c, x: _Axis, nonneg: bool) -> bool:
     return True
 
 
-def _shift(node, i: int, true, canvas) -> str:
+def _shift(pair, i: int, true, canvas) -> str:
     """Why the two runs' grids are shifted along axis ``i`` (different before-pads), or ``""``."""
-    axis = ("rows", "cols")[i]
+    axis, node = ("rows", "cols")[i], pair[0]
     if node.op in ("pad", "crop"):  # sizes computed from other tensors (a U-Net's centre crop)
         key = "pads" if node.op == "pad" else "crops"
-        pt, pc = (evaluate(node.attrs[key], {k: v.shape for k, v in r.items()})[i] for r in (true, canvas))
+        pt, pc = (
+            evaluate(n.attrs[key], {k: v.shape for k, v in r.items()})[i]
+            for n, r in zip(pair, (true, canvas), strict=True)
+        )
         return "" if pt[0] == pc[0] else f"{axis}: {node.op} {pt} in the true run vs {pc} on the canvas"
     gt, gc = true[node.name].axes, canvas[node.name].axes
     if gt is None or gt[i].before == gc[i].before:

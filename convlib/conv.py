@@ -1,6 +1,6 @@
 """2-D convolution (cross-correlation, as in TensorFlow and PyTorch).
 
-:func:`conv2d` validates the call once (:func:`convlib.layout.prepare_conv`), pads the input
+:func:`conv2d` validates the call once (:func:`convlib.layout.prepare_arrays`), pads the input
 (:func:`convlib.padding.apply_padding`), runs one engine of :mod:`convlib.engines` and adds the
 bias; ``algorithm="auto"``, the default, hands the validated arrays to the fast room instead.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engines import ENGINES, check_supported
-from .layout import prepare_conv, restore_layout
+from .layout import prepare_arrays, restore_layout
 from .padding import apply_padding, check_mode_pads
 
 __all__ = ["conv2d", "conv2d_naive"]
@@ -89,7 +89,7 @@ def conv2d(
 
     The same computation with torch operations, on a GPU: :func:`convlib.backends.torch.conv2d`.
     """
-    x4, w4, b, geo, dtype = prepare_conv(
+    x4, w4, b, geo, dtype = prepare_arrays(
         x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )
     padding_mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)

@@ -46,7 +46,7 @@ import numpy as np
 from ..engines import depthwise, taps, winograd
 from ..fast import check_supported, choose_algorithm, grouped_jit, planes_jit
 from ..fast._blocks import blocks
-from ..layout import compute_dtype
+from ..layout import check_same_dtype, compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
 from ..shapes import check_conv_shapes, effective_kernel_size, window_count
 
@@ -358,9 +358,7 @@ def conv2d(
     if device is None:
         device = "cpu" if as_numpy else x.device
     xt, wt, bt = (_tensor(torch, a, n, device) for a, n in ((x, "x"), (w, "w"), (b, "b")))
-    dtypes = {n: t.dtype for n, t in (("x", xt), ("w", wt), ("b", bt)) if t is not None}
-    if len(set(dtypes.values())) > 1:
-        raise ValueError("dtypes must match: " + ", ".join(f"{n} is {d}" for n, d in dtypes.items()))
+    check_same_dtype(x=xt, w=wt, b=bt)
     mode = normalize_padding_mode(padding_mode)
     geo = check_conv_shapes(
         tuple(xt.shape),

@@ -272,12 +272,14 @@ REFERENCE = {name: name for name in ENGINES} | {
 
 
 def conv2d_auto(x4, w4, b, geo, padding_mode: str, dtype) -> np.ndarray:
-    """:func:`convlib.conv2d` with ``algorithm="auto"``, on the arrays that prepare_conv checked.
+    """:func:`convlib.conv2d` with ``algorithm="auto"``, on the arrays that prepare_arrays checked.
 
     ``x4`` is the unpadded NHWC input and ``w4`` the HWIO kernel in the compute dtype, ``geo``
     the call's :class:`convlib.shapes.ConvGeometry`; the result is in ``geo``'s layout and
     ``dtype``; ``padding_mode`` is already checked (:func:`convlib.padding.check_mode_pads`).
     """
+    if x4.shape[0] == 0:  # an empty batch: the compiled engines' flat views cannot be formed
+        return np.zeros(geo.output_shape, dtype=dtype)
     engine = select_engine(
         "auto",
         padded_shape(x4.shape, geo.pads),

@@ -220,8 +220,8 @@ def size_rule(
     runs = [(n, run(graph, _shape(n, channels, axis, scan.other))) for n in sample]
     for node in graph.nodes:
         pair = tuple(
-            None if f is None or any(len(r[node.name].shape) == 3 and r[node.name].shape[1 + i] != f(n)
-                                     for n, r in runs) else f
+            None if f is None or any(node.name not in r or len(r[node.name].shape) == 3
+                                     and r[node.name].shape[1 + i] != f(n) for n, r in runs) else f
             for i, f in enumerate(forms[node.name])
         )  # fmt: skip
         sizes[node.name] = tuple(None if f is None else str(f) for f in pair)
