@@ -41,7 +41,8 @@ WINDOWS = {
     "max_pool2d_with_indices": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode"),
     "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
     "pad": ("input", "pad", "mode", "value"),
-    "interpolate": ("input", "size", "scale_factor", "mode"),
+    "interpolate": (
+        "input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
     "adaptive_avg_pool2d": ("input", "output_size"),
     "adaptive_max_pool2d": ("input", "output_size"),
     "adaptive_max_pool2d_with_indices": ("input", "output_size"),
@@ -192,7 +193,8 @@ class _Recorder:
             return func(*args, **kwargs)
         fname = _fname(func)
         try:
-            out = func(*args, **kwargs)
+            out = _fast_shape(self.torch, fname, args, kwargs)
+            out = func(*args, **kwargs) if out is None else out
         except Exception as err:  # PyTorch refuses this size here
             message = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
             if "meta" in message or "device" in message or isinstance(err, NotImplementedError):
@@ -414,6 +416,46 @@ class _Recorder:
 
     def post_hook(self, mod, args, out):
         self.stack.pop()
+
+
+def _fast_shape(torch, fname, args, kwargs):
+    """The output of an eval-mode BatchNorm, a LayerNorm or a resize to a given size, or ``None``.
+
+    On meta tensors PyTorch runs these through Python decompositions: 17 ms a BatchNorm (60 % of
+    a ShuffleNetV2 reading), 84 ms a bilinear resize (DeepLabV3: 134 -> 32 ms a reading).
+    Their output shape is the input's (the resize's: the size asked for) whenever the checks
+    below pass, the checks PyTorch makes; any other case is left to PyTorch.
+    """
+    if fname == "interpolate":
+        a = _bind(WINDOWS["interpolate"], args, kwargs)
+        x, size = a["input"], a.get("size")
+        if size is None or a.get("scale_factor") is not None or x.dim() != 4 or min(x.shape) < 1:
+            return None
+        mode = a.get("mode", "nearest")
+        if a.get("antialias") or (a.get("align_corners") is not None and mode not in ("bilinear", "bicubic")):
+            return None  # PyTorch's own checks decide these
+        if mode not in ("nearest", "nearest-exact", "bilinear", "bicubic", "area"):
+            return None
+        size = _pair(size)
+        if len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size):
+            return None
+        return torch.empty((*x.shape[:2], *size), dtype=x.dtype, device=x.device)
+    if fname == "batch_norm":
+        a = _bind(("input", "running_mean", "running_var", "weight", "bias", "training"), args, kwargs)
+        x, stats = a["input"], [a.get(k) for k in ("running_mean", "running_var", "weight", "bias")]
+        if a.get("training") or x.dim() < 2 or any(t is None or t.shape != (x.shape[1],) for t in stats[:2]):
+            return None
+        if any(t is not None and t.shape != (x.shape[1],) for t in stats[2:]):
+            return None
+        return torch.empty_like(x)
+    if fname == "layer_norm":
+        a = _bind(("input", "normalized_shape", "weight", "bias"), args, kwargs)
+        x, shape = a["input"], tuple(a["normalized_shape"])
+        ok = shape and tuple(x.shape[-len(shape) :]) == shape
+        if not ok or any(a.get(k) is not None and tuple(a[k].shape) != shape for k in ("weight", "bias")):
+            return None
+        return torch.empty_like(x)
+    return None
 
 
 def _bind(names, args, kwargs) -> dict:
