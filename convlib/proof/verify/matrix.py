@@ -15,9 +15,11 @@ from .reasons import _reason, classify
 
 
 # --------------------------------------------------------------------------- running
-def check_case(case: Case) -> dict:
+def check_case(case: Case, tf_signal: int | None = None) -> dict:
     """Run one case through :mod:`convlib.proof.crosscheck`: ``{part: Report}`` (one, or three gradients).
 
+    ``tf_signal``, for a pooling case whose literal TensorFlow call killed its process with that
+    signal: TensorFlow is not called again and its outcome is the signal (see :func:`_pool_report`).
     A backward case whose forward convlib refuses is checked as its forward conv2d: there is
     no ``grad_out`` shape to give, and the refusal is the forward's.
     """
@@ -34,7 +36,7 @@ def check_case(case: Case) -> dict:
         return {"y": cc.crosscheck_conv_transpose2d(x, w, **kw)}
     if case.op in ("max_pool2d", "avg_pool2d"):
         kw.pop("count_include_pad" if case.op == "max_pool2d" else "dilation", None)
-        return {"y": cc.crosscheck_pool2d(case.op[:3], x, **kw)}
+        return {"y": _pool_report(case.op[:3], x, kw, tf_signal)}
     mode = kw.pop("padding_mode", "zeros")
     try:
         geo = check_conv_shapes(x.shape, w.shape, **kw)
@@ -43,6 +45,35 @@ def check_case(case: Case) -> dict:
         return {"forward": cc.crosscheck_conv2d(x, w, padding_mode=mode, **kw)}
     g = np.random.default_rng(case.seed + 1).standard_normal(geo.output_shape).astype(case.dtype)
     return cc.crosscheck_backward(x, w, g, padding_mode=mode, **kw)
+
+
+def _pool_report(kind: str, x, kw: dict, tf_signal: int | None = None):
+    """The pooling cross-check, with every library's own answer where convlib refuses "valid".
+
+    The cross-check sends a padding word convlib refuses to TensorFlow only (the words are
+    TensorFlow's); PyTorch, never called, would be silently missing from the record. "valid" is
+    padding 0, so PyTorch is asked the same request literally as ``padding=0``. Where TensorFlow's
+    literal call killed its process (``tf_signal``), it is not called again, and its outcome is
+    that signal next to convlib's and PyTorch's answers.
+    """
+    import signal
+
+    from .. import crosscheck as cc
+    from ..crosscheck.report import Outcome, Report
+
+    valid = isinstance(kw["padding"], str) and kw["padding"].lower() == "valid"
+    if tf_signal is None:
+        rep = cc.crosscheck_pool2d(kind, x, **kw)
+        if not (valid and rep.reference.refused):
+            return rep
+    lit = cc.crosscheck_pool2d(kind, x, **{**kw, "padding": 0})
+    torch_o = next(o for o in lit.others if o.framework == "PyTorch")
+    if tf_signal is None:
+        tf_o = next(o for o in rep.others if o.framework == "TensorFlow")
+    else:
+        killed = f"killed by signal {tf_signal} ({signal.Signals(tf_signal).name})"
+        tf_o = Outcome("TensorFlow", error=killed, how=f"tf.nn.{kind}_pool2d(x, ..., 'VALID')")
+    return Report(lit.reference, [tf_o, torch_o], lit.tol, pads=lit.pads)
 
 
 def _convlib_refuses(case: Case) -> bool:
@@ -125,14 +156,12 @@ def _isolated_worker(payload: list[dict]) -> None:
     for d in payload:
         case = Case.from_json(d)
         sig = _tf_pool_crashes(case) if case.op in ("max_pool2d", "avg_pool2d") else None
-        if sig:
-            got = _killed(sig, "TensorFlow")
-        else:
-            kind, got = run_in_child(lambda case=case: _classified(case))
-            if kind == "signal":  # the child died: which library killed it is not known
-                got = _killed(got, "TensorFlow or PyTorch")
-            elif kind == "raised":  # a defect of the verifier itself: stop, saying where
-                raise RuntimeError(f"checking {case} raised {got}")
+        # Where TensorFlow killed its child, convlib and PyTorch are still asked (another child).
+        kind, got = run_in_child(lambda case=case, sig=sig: _classified(case, tf_signal=sig))
+        if kind == "signal":  # the child died: which library killed it is not known
+            got = _killed(got, "TensorFlow or PyTorch")
+        elif kind == "raised":  # a defect of the verifier itself: stop, saying where
+            raise RuntimeError(f"checking {case} raised {got}")
         print(json.dumps(got), flush=True)
 
 
@@ -162,8 +191,8 @@ def run_cases(cases: list[Case]) -> list[dict]:
     return [isolated[i] if i in isolated else _classified(c) for i, c in enumerate(cases)]
 
 
-def _classified(case: Case) -> dict:
-    reports = check_case(case)
+def _classified(case: Case, tf_signal: int | None = None) -> dict:
+    reports = check_case(case, tf_signal)
     got = classify(case, reports)
     got["report"] = "\n".join(
         f"[{part}]\n{rep}" if len(reports) > 1 else str(rep) for part, rep in reports.items()

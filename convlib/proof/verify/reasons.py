@@ -9,15 +9,26 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["REASONS", "classify"]
+__all__ = ["API_LIMITS", "REASONS", "classify"]
 
 ONEDNN_ABORT = "oneDNN cannot build the primitive and aborts instead of raising a clean error"
+SIGFPE = "TF max pooling (max_pool2d; pool if dilated) dies of SIGFPE: window wider than the input"
+CRASHES = (ONEDNN_ABORT, SIGFPE)  # a framework that crashed instead of refusing by a rule
+
+# What a framework's API cannot take at all (not an undefined request): where convlib refuses the
+# request for a reason of its own, such a framework is named apart from those that refuse it.
+API_LIMITS = (
+    "PyTorch's API cannot express it: pooling takes one symmetric pad per axis",
+    "tf.nn pooling has no ceil_mode or dilation argument",
+    "tf.nn.avg_pool2d has no count_include_pad=False for explicit pads",
+    "Keras Conv2DTranspose has no numeric padding and no groups",
+    "Keras Conv2DTranspose: no stride > 1 with dilation > 1",
+    "TF CPU conv2d_transpose: dilation > 1 only with VALID/SAME",
+    "TF CPU conv2d_transpose: groups only with VALID/SAME",
+)
 
 REASONS = [
-    (
-        r"TensorFlow: killed by signal",
-        "TF max pooling (max_pool2d; pool if dilated) dies of SIGFPE: window wider than the input",
-    ),
+    (r"TensorFlow: killed by signal", SIGFPE),
     (
         r"TensorFlow: returns the input's shape",
         "tf.nn.conv2d returns a tensor of its (padded) input's shape where no window fits, "
@@ -66,14 +77,14 @@ REASONS = [
     (r"convlib: output_padding must be smaller", "output_padding >= max(stride, dilation) (PyTorch's rule)"),
     (r"convlib: .*output size -?\d+ is not positive", "transposed output size not positive"),
     (r"convlib: padding='same' with output_padding", "output_padding contradicts 'same' (convlib's rule)"),
-    (r"TensorFlow: tf.nn pooling has no", "tf.nn pooling has no ceil_mode or dilation argument"),
+    (r"TensorFlow: tf.nn pooling has no", API_LIMITS[1]),
     (
         r"TensorFlow: tf.nn.avg_pool2d cannot",
-        "tf.nn.avg_pool2d has no count_include_pad=False for explicit pads",
+        API_LIMITS[2],
     ),
     (
         r"PyTorch: .*(symmetric padding only|must be tuple of ints)",
-        "PyTorch pooling takes one symmetric pad per axis",
+        API_LIMITS[0],
     ),
     (
         r"PyTorch: .*pad should be (at most|smaller than or equal to) half",
@@ -81,7 +92,7 @@ REASONS = [
     ),
     (
         r"Keras: .*only 'valid'/'same' padding and groups",
-        "Keras Conv2DTranspose has no numeric padding and no groups",
+        API_LIMITS[3],
     ),
     (
         r"Keras: .*output_padding. must be strictly less",
@@ -89,15 +100,15 @@ REASONS = [
     ),
     (
         r"Keras: .*strides > 1. not supported in conjunction",
-        "Keras Conv2DTranspose: no stride > 1 with dilation > 1",
+        API_LIMITS[4],
     ),
     (
         r"TensorFlow: .*do not yet support dilation rates",
-        "TF CPU conv2d_transpose: dilation > 1 only with VALID/SAME",
+        API_LIMITS[5],
     ),
     (
         r"TensorFlow: .*Gradients for grouped convolutions",
-        "TF CPU conv2d_transpose: groups only with VALID/SAME",
+        API_LIMITS[6],
     ),
 ]
 
@@ -164,13 +175,17 @@ def classify(case, reports: dict) -> dict:
         return dict(kind="disagree", who=who, reason=_reason(text), max_diff=md, errors=errors)
     if errors:
         # Where convlib refuses, its reason names the class (the others' messages are kept in
-        # `errors`), plus any framework that did not refuse by a rule but crashed in oneDNN, so
-        # that an abort is never labelled with a rule; otherwise each framework's reason, in order.
+        # `errors`), plus the reason of any framework that did not refuse by a rule: one that
+        # crashed (an abort or a signal is never labelled with a rule) or whose API cannot take
+        # the request at all. Such a framework is left out of `who`: it did not refuse an undefined
+        # request. Where convlib runs the request, each framework's reason, in order.
+        why = {n: _reason(f"{n}: {e}") for n, e in errors.items()}
+        cannot = {n for n in errors if "convlib" in errors and why[n] in API_LIMITS}
         if "convlib" in errors:
-            crashed = [n for n in sorted(errors) if _reason(f"{n}: {errors[n]}") == ONEDNN_ABORT]
-            names = ["convlib", *crashed]
+            names = ["convlib", *(n for n in sorted(errors) if why[n] in CRASHES + API_LIMITS)]
         else:
             names = sorted(errors)
-        reason = "; ".join(dict.fromkeys(_reason(f"{name}: {errors[name]}") for name in names))
-        return dict(kind="refused", who="+".join(sorted(errors)), reason=reason, max_diff=None, errors=errors)
+        reason = "; ".join(dict.fromkeys(why[name] for name in names))
+        who = "+".join(sorted(set(errors) - cannot))
+        return dict(kind="refused", who=who, reason=reason, max_diff=None, errors=errors)
     return dict(kind="agree", who="", reason="", max_diff=None, errors={})

@@ -1,0 +1,59 @@
+"""The verification matrix's labels say who refused what, checked against the frameworks' own calls.
+
+Three labels were wrong in an earlier full run: a PyTorch ``TypeError`` about asymmetric pads was
+counted as PyTorch refusing an undefined request; TensorFlow's SIGFPE hid convlib's and PyTorch's
+answers; and PyTorch was never asked a ``ceil_mode`` request with the word ``"valid"``, so six
+answers it gives were filed as refusals. Each test calls the framework directly as well, so that
+the label is compared with what the framework does, not with the harness.
+"""
+
+import pytest
+
+from convlib.proof.frameworks import load_torch
+from convlib.proof.verify import Case, run_case
+from convlib.proof.verify.reasons import API_LIMITS, SIGFPE
+
+torch = load_torch()
+F = torch.nn.functional
+
+
+def _pool(x_shape, pool_size, strides, padding, ceil_mode, fmt):
+    kw = dict(pool_size=pool_size, strides=strides, padding=padding, ceil_mode=ceil_mode,
+              data_format=fmt, dilation=1)  # fmt: skip
+    return Case("max_pool2d", x_shape, None, kw, "float32", 0)
+
+
+def test_an_api_limit_is_not_counted_as_a_refusal():
+    # Asymmetric pads: PyTorch's max_pool2d cannot take them (a TypeError), whatever the sizes.
+    with pytest.raises(TypeError, match="must be tuple of ints"):
+        F.max_pool2d(torch.zeros(1, 2, 2, 1), 4, 1, ((2, 0), (1, 1)))
+    got = run_case(_pool((1, 2, 2, 1), 4, 1, ((2, 0), (1, 1)), False, "NCHW"))
+    assert got["kind"] == "refused" and got["who"] == "convlib", got
+    assert "no window fits" in got["reason"] and API_LIMITS[0] in got["reason"], got
+    assert "PyTorch" in got["errors"]  # its message is kept, under its own reason
+
+
+def test_every_library_is_recorded_where_tensorflow_dies():
+    # A 2-wide window over a 1x1 map at stride 1: no window fits. TensorFlow's max pool dies of
+    # SIGFPE on some CPUs; convlib and PyTorch refuse in any case, and the record says so.
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.max_pool2d(torch.zeros(1, 2, 1, 1), 2, 1)
+    got = run_case(_pool((1, 1, 1, 2), 2, 1, "valid", False, "NHWC"))
+    assert got["kind"] == "refused", got
+    assert {"convlib", "PyTorch", "TensorFlow"} <= set(got["who"].split("+")), got
+    assert "no window fits" in got["reason"].split(";")[0], got
+    if "killed by signal" in got["errors"]["TensorFlow"]:
+        assert SIGFPE in got["reason"], got
+
+
+def test_pytorch_is_asked_a_valid_ceil_mode_request_convlib_refuses():
+    # A 3-row window over 1 row with ceil_mode: PyTorch keeps one window (overhang 2 < stride 3).
+    assert F.max_pool2d(torch.zeros(1, 2, 1, 1), 3, ceil_mode=True).shape == (1, 2, 1, 1)
+    got = run_case(_pool((1, 2, 1, 1), 3, None, "valid", True, "NCHW"))
+    assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
+    assert "PyTorch keeps a ceil_mode window" in got["reason"], got
+    # At stride 1 the overhang is not below the stride: PyTorch refuses, and is recorded refusing.
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.max_pool2d(torch.zeros(1, 2, 1, 1), 3, 1, ceil_mode=True)
+    got = run_case(_pool((1, 2, 1, 1), 3, 1, "valid", True, "NCHW"))
+    assert got["kind"] == "refused" and "PyTorch" in got["who"].split("+"), got
