@@ -1,4 +1,4 @@
-"""The input builder and the one strict comparison every cross-check test uses.
+"""The input builder, the one tolerance and the one strict comparison every cross-check test uses.
 
 Modelled on tinygrad's ``helper_test_op(shapes, torch_fn, tinygrad_fn, atol, rtol)``: a test
 states the configuration and which frameworks *cannot* express it; :func:`assert_agrees`
@@ -22,6 +22,25 @@ def channels_first(x, w=None):
 
     x = convlib.nchw(x)
     return x if w is None else (x, convlib.oihw(w))
+
+
+def assert_close(ours, ref, dtype=None):
+    """``max|ours - ref| <= tol * max(1, max|ref|)``, the cross-checks' own rule.
+
+    ``tol`` is :func:`convlib.proof.crosscheck.report.tolerance` of ``dtype`` (default: ``ours``'s):
+    1e-5 for float32 against a framework, 1e-10 for float64 against the naive loop or float64
+    PyTorch. Shapes must be equal; a NaN anywhere fails.
+    """
+    from convlib.proof.crosscheck.report import tolerance
+
+    ours, ref = np.asarray(ours), np.asarray(ref)
+    assert ours.shape == ref.shape, f"shape {ours.shape}, expected {ref.shape}"
+    if not ref.size:
+        return
+    tol = tolerance(ours.dtype if dtype is None else dtype)
+    scale = max(1.0, float(np.max(np.abs(ref))))
+    diff = float(np.max(np.abs(ours.astype(np.float64) - ref)))
+    assert diff <= tol * scale, f"max|diff| = {diff:.3g} > {tol:g} * max(1, max|ref|) = {tol * scale:.3g}"
 
 
 def assert_agrees(report, cannot=()):

@@ -3,7 +3,7 @@ and against the naive loop (float64, 1e-10)."""
 
 import numpy as np
 import pytest
-from helpers import assert_agrees, channels_first, random_inputs
+from helpers import assert_agrees, assert_close, channels_first, random_inputs
 
 import convlib
 from convlib.proof.crosscheck import crosscheck_conv2d
@@ -20,7 +20,7 @@ def check(rng, *, shape_kw=None, **kw):
     x64, w64 = inputs(rng, dtype=np.float64, **(shape_kw or {}))
     fast = convlib.conv2d(x64, w64, **kw)
     naive = convlib.conv2d_naive(x64, w64, **kw)
-    np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-10)
+    assert_close(fast, naive)
     return report
 
 
@@ -79,7 +79,7 @@ def test_unbatched_input(rng):
     y = convlib.conv2d(x[0], w, padding="same")
     assert y.shape == (9, 10, 6)
     # im2col may batch images into one product, so the rounding order can differ by one step.
-    np.testing.assert_allclose(y, convlib.conv2d(x, w, padding="same")[0], rtol=1e-6, atol=1e-6)
+    assert_close(y, convlib.conv2d(x, w, padding="same")[0])
     xn, wn = inputs(rng, fmt="NCHW")
     assert_agrees(crosscheck_conv2d(xn[0], wn, data_format="NCHW"))
 
@@ -113,9 +113,12 @@ def test_kernel_equal_to_input_gives_one_pixel(rng):
     assert r.reference.shape == (2, 1, 1, 6)
 
 
-def test_zero_batch(rng):
-    x, w = inputs(rng, n=0)
-    assert convlib.conv2d(x, w, padding="same").shape == (0, 9, 10, 6)
+@pytest.mark.parametrize("groups, o", [(1, 6), (2, 6), (4, 4)])  # plain, grouped, depthwise
+@pytest.mark.parametrize("fmt", ["NHWC", "NCHW"])
+def test_zero_batch(rng, groups, o, fmt):
+    x, w = inputs(rng, n=0, groups=groups, o=o, fmt=fmt)
+    y = convlib.conv2d(x, w, padding="same", groups=groups, data_format=fmt)
+    assert y.shape == ((0, 9, 10, o) if fmt == "NHWC" else (0, o, 9, 10))
 
 
 def test_lists_are_accepted():
@@ -127,4 +130,4 @@ def test_non_contiguous_views(rng):
     x, w = inputs(rng, w=20)
     view = x[:, :, ::2]
     assert not view.flags.c_contiguous
-    np.testing.assert_allclose(convlib.conv2d(view, w), convlib.conv2d(view.copy(), w))
+    assert_close(convlib.conv2d(view, w), convlib.conv2d(view.copy(), w))

@@ -14,6 +14,7 @@ The counts are in the message of a failed share check and in hypothesis's events
 ``CONVLIB_FUZZ=full`` (used by ``make verify``) runs 5,000 examples per test instead of 150.
 """
 
+import itertools
 import os
 from collections import Counter
 
@@ -25,7 +26,8 @@ from hypothesis import strategies as st
 import convlib
 
 EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 150
-# The deadline catches hangs; it is long because a first grouped call compiles a numba kernel (4 s).
+# The deadline catches hangs; numba compiles its kernels before (the `compiled` fixture), since a
+# first compile takes 4 s on an idle core and 44 s was measured on a loaded one.
 FUZZ = settings(max_examples=EXAMPLES, deadline=20_000, suppress_health_check=list(HealthCheck))
 # Half the draws are valid and must all succeed (hostile and mutated ones add a few): a convlib that
 # accepts less than this share refuses what it should run, or the valid draws stopped being drawn.
@@ -326,11 +328,26 @@ def _fuzz(test, valid, hostile, check):
     assert accepted / sum(counts.values()) >= MIN_ACCEPTED, (test, counts)
 
 
+@pytest.fixture(scope="module")
+def compiled():
+    """Every operation run once per dtype, layout and kind of grouping, compiling its kernels."""
+    for dtype, fmt, groups in itertools.product(
+        ["float16", "float32", "float64"], ["NHWC", "NCHW"], [1, 2, 4]
+    ):
+        x = np.ones(_in_layout((1, 4, 5, 5), fmt), dtype)
+        w = np.ones(_kernel_in_layout((4, 4 // groups, 3, 3), fmt), dtype)
+        y = convlib.conv2d(x, w, groups=groups, data_format=fmt)
+        convlib.conv_transpose2d(x, w, groups=groups, data_format=fmt)
+        convlib.conv2d_backward(x, w, y, groups=groups, data_format=fmt)
+        convlib.max_pool2d(x, 2, data_format=fmt)
+        convlib.avg_pool2d(x, 2, data_format=fmt)
+
+
 def _same_array_kind(y, x):
     assert isinstance(y, np.ndarray) and y.dtype == np.asarray(x).dtype
 
 
-def test_conv2d(torch):
+def test_conv2d(torch, compiled):
     hostile = dict(x=arrays(), w=arrays(), stride=param, padding=padding, dilation=param, groups=scalar,
                    data_format=formats)  # fmt: skip
 
@@ -343,7 +360,7 @@ def test_conv2d(torch):
     _fuzz("conv2d", valid_conv(), hostile, check)
 
 
-def test_conv_transpose2d(torch):
+def test_conv_transpose2d(torch, compiled):
     hostile = dict(x=arrays(), w=arrays(), stride=param, padding=padding, output_padding=st.none() | param,
                    dilation=param, groups=scalar, data_format=st.sampled_from(["NHWC", "NCHW"]))  # fmt: skip
 
@@ -357,7 +374,7 @@ def test_conv_transpose2d(torch):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pooling(torch, kind):
+def test_pooling(torch, compiled, kind):
     fn = convlib.max_pool2d if kind == "max" else convlib.avg_pool2d
     hostile = dict(x=arrays(), pool_size=param, strides=st.none() | param, padding=padding,
                    ceil_mode=st.booleans(), data_format=st.sampled_from(["NHWC", "NCHW"]))  # fmt: skip
@@ -374,7 +391,7 @@ def test_pooling(torch, kind):
     _fuzz(f"{kind}_pool2d", valid_pool(), hostile, check)
 
 
-def test_conv2d_backward(torch):
+def test_conv2d_backward(torch, compiled):
     hostile = dict(x=arrays(4), w=arrays(4), grad_out=arrays(), stride=param, padding=padding, dilation=param,
                    groups=scalar)  # fmt: skip
 

@@ -3,7 +3,7 @@ float64 (1e-10); zero-gradient pixels and padded cells made visible."""
 
 import numpy as np
 import pytest
-from helpers import assert_agrees
+from helpers import assert_agrees, assert_close, channels_first, random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,12 +13,12 @@ from convlib.proof.crosscheck import crosscheck_backward
 
 
 def data(rng, n=2, h=7, w=8, c=4, k=(3, 3), o=6, groups=1, fmt="NHWC", dtype=np.float32, **conv_kw):
-    x = rng.standard_normal((n, h, w, c)).astype(dtype)
-    wt = rng.standard_normal((*k, c // groups, o)).astype(dtype)
+    """x, the kernel and an upstream gradient of the forward output's shape."""
+    x, wt = random_inputs(rng, (n, h, w, c), (*k, c // groups, o), dtype=dtype)
     if fmt == "NCHW":
-        x, wt = x.transpose(0, 3, 1, 2).copy(), wt.transpose(3, 2, 0, 1).copy()
+        x, wt = channels_first(x, wt)
     out = convlib.conv_output_shape(x.shape, wt.shape, groups=groups, data_format=fmt, **conv_kw)
-    return x, wt, rng.standard_normal(out).astype(dtype)
+    return x, wt, *random_inputs(rng, out, dtype=dtype)
 
 
 def check(rng, cannot=(), shape_kw=None, **kw):
@@ -98,7 +98,7 @@ def test_float64_against_torch_autograd(rng, torch, mode, stride, dilation, grou
         padding_mode=mode,
     )
     for ours, ref in ((gx, xt.grad), (gw, wt.grad), (gb, g.sum(axis=(0, 2, 3)))):
-        np.testing.assert_allclose(ours, np.asarray(ref), rtol=1e-10, atol=1e-10)  # float64 vs torch float64
+        assert_close(ours, ref)  # float64 vs torch float64
 
 
 def test_stride_3_kernel_2_leaves_pixels_without_gradient(rng):
@@ -125,7 +125,7 @@ def test_padded_cells_never_pass_gradient_back(rng, torch):
     gx = conv2d_backward(x, w, g, padding=2, data_format="NCHW")[0]
     # The padded border *does* receive gradient, but with zeros padding it has no source pixel: dropped.
     assert np.abs(xp.grad.numpy()[..., :2, :]).sum() > 0
-    np.testing.assert_allclose(gx, xp.grad.numpy()[..., 2:-2, 2:-2], rtol=1e-10, atol=1e-10)
+    assert_close(gx, xp.grad.numpy()[..., 2:-2, 2:-2])
 
 
 def test_coverage_with_padding_counts_real_cells_only():

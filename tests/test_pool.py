@@ -3,7 +3,7 @@ edge rules that differ: TF's "same" ignores padded cells, PyTorch's ceil_mode an
 
 import numpy as np
 import pytest
-from helpers import assert_agrees, channels_first, random_inputs
+from helpers import assert_agrees, assert_close, channels_first, random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,16 +117,12 @@ def test_unbatched_input():
 def test_global_pools(rng, tf, torch):
     for h, w in ((5, 7), (1, 1), (9, 4)):
         x = x_of(rng, h=h, w=w)
-        tol = 1e-5  # float32 vs a framework
-        np.testing.assert_allclose(
-            global_avg_pool2d(x), tf.keras.layers.GlobalAveragePooling2D()(x), atol=tol
-        )
-        np.testing.assert_allclose(global_max_pool2d(x), tf.keras.layers.GlobalMaxPooling2D()(x), atol=tol)
-        xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
-        np.testing.assert_allclose(
-            global_avg_pool2d(xt.numpy(), keepdims=True, data_format="NCHW"),
-            torch.nn.functional.adaptive_avg_pool2d(xt, 1),
-            atol=tol,
+        assert_close(global_avg_pool2d(x), tf.keras.layers.GlobalAveragePooling2D()(x))
+        assert_close(global_max_pool2d(x), tf.keras.layers.GlobalMaxPooling2D()(x))
+        xn = channels_first(x)
+        assert_close(
+            global_avg_pool2d(xn, keepdims=True, data_format="NCHW"),
+            torch.nn.functional.adaptive_avg_pool2d(torch.from_numpy(xn), 1),
         )
         assert global_max_pool2d(x, keepdims=True).shape == (2, 1, 1, 3)
 
@@ -140,14 +136,12 @@ def test_adaptive_against_torch(rng, torch, h, w, out, kind):
     x = x_of(rng, h=h, w=w, fmt="NCHW")
     ours = (adaptive_avg_pool2d if kind == "avg" else adaptive_max_pool2d)(x, out, data_format="NCHW")
     ref = getattr(torch.nn.functional, f"adaptive_{kind}_pool2d")(torch.from_numpy(x), out).numpy()
-    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)  # float32 vs a framework
+    assert_close(ours, ref)
 
 
 def test_adaptive_equals_plain_pool_when_sizes_divide(rng, tf):
     x = x_of(rng, h=6, w=8)
-    np.testing.assert_allclose(
-        adaptive_avg_pool2d(x, (3, 2)), tf.nn.avg_pool2d(x, (2, 4), (2, 4), "VALID"), rtol=1e-5, atol=1e-5
-    )  # float32 vs a framework
+    assert_close(adaptive_avg_pool2d(x, (3, 2)), tf.nn.avg_pool2d(x, (2, 4), (2, 4), "VALID"))
 
 
 def test_adaptive_bounds_overlap():

@@ -3,7 +3,7 @@ against an explicit scatter loop (float64, 1e-10), and the output_padding ambigu
 
 import numpy as np
 import pytest
-from helpers import assert_agrees
+from helpers import assert_agrees, assert_close, channels_first, random_inputs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,12 +34,9 @@ def scatter_reference(x, w, *, stride, pads, extra, dilation, groups):
 
 
 def data(rng, n=2, h=4, w=5, cin=4, cout=6, k=(3, 3), groups=1, fmt="NHWC", dtype=np.float32):
-    x = rng.standard_normal((n, h, w, cin)).astype(dtype)
-    wt = rng.standard_normal((*k, cout // groups, cin)).astype(dtype)
-    b = rng.standard_normal(cout).astype(dtype)
-    if fmt == "NCHW":
-        return x.transpose(0, 3, 1, 2).copy(), wt.transpose(3, 2, 0, 1).copy(), b
-    return x, wt, b
+    """x, the TF filter (kh, kw, C_out/groups, C_in) and a bias; NCHW: x and PyTorch's weight."""
+    x, wt, b = random_inputs(rng, (n, h, w, cin), (*k, cout // groups, cin), (cout,), dtype=dtype)
+    return (*channels_first(x, wt), b) if fmt == "NCHW" else (x, wt, b)
 
 
 def check(rng, shape_kw=None, cannot=(), **kw):
@@ -146,7 +143,7 @@ def test_float64_matches_scatter_loop(rng, stride, padding, output_padding, dila
     got = conv_transpose2d(
         x, w, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation, groups=groups
     )
-    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)  # float64 vs the loop
+    assert_close(got, ref)  # float64 vs the loop
 
 
 def test_ambiguity_stride_2_sizes_7_and_8_both_give_4():
@@ -237,7 +234,7 @@ def test_property_is_adjoint_of_conv2d_and_inverts_its_size(cfg, seed):
     u = rng.standard_normal(y.shape)
     fwd = convlib.conv2d(u, w, stride=s, padding=p, dilation=d, groups=g)
     assert fwd.shape == v.shape
-    np.testing.assert_allclose(np.vdot(fwd, v), np.vdot(u, y), rtol=1e-10, atol=1e-10)
+    assert_close(np.vdot(fwd, v), np.vdot(u, y))
 
 
 @settings(max_examples=25, deadline=None)
