@@ -4,18 +4,18 @@ The NumPy implementation is the default; ``backend="torch"`` runs the same algor
 torch operations on CPU or GPU. Every size comes from :mod:`convlib.shapes`.
 """
 
-from . import graph, network, zoo
+from . import graph, zoo
 from .bridges.porting import describe_port, onnx_attrs, to_keras, to_torch
+from .bridges.spec_torch import record_shapes
 from .buckets import Buckets, bucket_sizes
 from .clean import CleanRegion, LayerRegion, clean_region
 from .conv import conv2d, conv2d_naive
 from .engines import get_threads, set_threads
 from .grad import conv2d_backward, gradient_coverage
 from .graph import input_sizes, scan_sizes, size_rule
-from .graph.trace import trace_model as trace
+from .graph.trace import GraphTrace, trace
 from .layers import Conv2D
 from .layout import hwio, nchw, nhwc, oihw
-from .network import Row, Trace
 from .padding import apply_padding, normalize_padding, normalize_pair
 from .pool import (
     adaptive_avg_pool2d,
@@ -46,7 +46,7 @@ from .shapes import (
     window_count,
 )
 from .transpose import conv_transpose2d, output_padding_for, transpose_input_sizes
-from .zoo import record_shapes, resnet18, resnet50, vgg16
+from .zoo import resnet18, resnet50, vgg16
 
 __all__ = [
     "conv2d_backward",
@@ -64,7 +64,6 @@ __all__ = [
     "unread_cells",
     "pool_padding_1d",
     "adaptive_pool_bounds",
-    "network",
     "zoo",
     "graph",
     "trace",
@@ -76,8 +75,7 @@ __all__ = [
     "LayerRegion",
     "bucket_sizes",
     "Buckets",
-    "Trace",
-    "Row",
+    "GraphTrace",
     "vgg16",
     "resnet18",
     "resnet50",

@@ -1,6 +1,11 @@
-"""The layer records of the network spec language: plain frozen dataclasses that describe a
-layer's arguments (normalised once, at creation) and compute nothing. :mod:`convlib.network`
-walks them; :mod:`convlib.zoo` writes VGG and ResNet with them.
+"""The network spec language: plain frozen dataclasses that describe a layer's arguments
+(normalised once, at creation) and compute nothing.
+
+The names end in ``Spec`` (:class:`ConvSpec`, :class:`MaxPoolSpec`, ...) so that ``Conv2D`` means
+one thing, the layer :class:`convlib.layers.Conv2D` that computes. :mod:`convlib.zoo` writes VGG
+and ResNet with these records; :func:`convlib.graph.trace` reads a list of them like any model
+(:func:`convlib.graph.build.from_model`), and :func:`convlib.bridges.porting.to_torch` builds one
+as a PyTorch module.
 """
 
 from __future__ import annotations
@@ -11,22 +16,23 @@ from .padding import check_positive_int, normalize_padding, normalize_pair
 from .shapes import resolve_padding
 
 __all__ = [
-    "Layer",
-    "Conv2D",
-    "MaxPool2D",
-    "AvgPool2D",
-    "GlobalAvgPool",
-    "Flatten",
-    "Dense",
-    "ReLU",
-    "BatchNorm",
-    "Residual",
-    "Sequential",
+    "LayerSpec",
+    "ConvSpec",
+    "MaxPoolSpec",
+    "AvgPoolSpec",
+    "GlobalAvgPoolSpec",
+    "FlattenSpec",
+    "DenseSpec",
+    "ReLUSpec",
+    "BatchNormSpec",
+    "ResidualSpec",
+    "SequentialSpec",
     "resolve_pads",
+    "iter_layers",
 ]
 
 
-class Layer:
+class LayerSpec:
     """Base class of the layer records (plain frozen dataclasses that describe, not compute)."""
 
     name: str | None = None
@@ -40,13 +46,13 @@ def _set(obj, **values) -> None:
 def _layers(items, what: str) -> tuple:
     items = tuple(items)
     for i, item in enumerate(items):
-        if not isinstance(item, Layer):
+        if not isinstance(item, LayerSpec):
             raise TypeError(f"{what}[{i}] must be a layer record, got {type(item).__name__}")
     return items
 
 
 @dataclass(frozen=True)
-class Conv2D(Layer):
+class ConvSpec(LayerSpec):
     """A convolution: ``filters`` outputs, ``kernel``/``stride``/``dilation`` as int or (h, w).
 
     ``padding`` takes every form of :func:`convlib.padding.normalize_padding`; ``"same"``
@@ -77,7 +83,7 @@ class Conv2D(Layer):
 
 
 @dataclass(frozen=True)
-class MaxPool2D(Layer):
+class MaxPoolSpec(LayerSpec):
     """Max pooling; ``stride`` defaults to ``kernel``; ``ceil_mode`` as in PyTorch."""
 
     kernel: int | tuple[int, int]
@@ -95,7 +101,7 @@ class MaxPool2D(Layer):
 
 
 @dataclass(frozen=True)
-class AvgPool2D(Layer):
+class AvgPoolSpec(LayerSpec):
     """Average pooling; ``count_include_pad`` as in PyTorch (``"same"`` always excludes pads, as TF)."""
 
     kernel: int | tuple[int, int]
@@ -113,21 +119,21 @@ class AvgPool2D(Layer):
 
 
 @dataclass(frozen=True)
-class GlobalAvgPool(Layer):
+class GlobalAvgPoolSpec(LayerSpec):
     """Average over the whole grid: ``(C, H, W) -> (C, 1, 1)``, like ``AdaptiveAvgPool2d(1)``."""
 
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class Flatten(Layer):
+class FlattenSpec(LayerSpec):
     """``(C, H, W) -> (C*H*W,)``."""
 
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class Dense(Layer):
+class DenseSpec(LayerSpec):
     """A fully connected layer; a fixed ``in_features`` is checked against the flattened size."""
 
     units: int
@@ -142,32 +148,32 @@ class Dense(Layer):
 
 
 @dataclass(frozen=True)
-class ReLU(Layer):
+class ReLUSpec(LayerSpec):
     """Shape-neutral, no parameters."""
 
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class BatchNorm(Layer):
+class BatchNormSpec(LayerSpec):
     """Shape-neutral; ``2*C`` parameters (scale and shift; the running statistics are buffers)."""
 
     name: str | None = None
 
 
 @dataclass(frozen=True)
-class Sequential(Layer):
+class SequentialSpec(LayerSpec):
     """A named group of layers (a ResNet stage); its children are named ``<name>.<i>``."""
 
     layers: tuple = ()
     name: str | None = None
 
     def __post_init__(self):
-        _set(self, layers=_layers(self.layers, "Sequential.layers"))
+        _set(self, layers=_layers(self.layers, "SequentialSpec.layers"))
 
 
 @dataclass(frozen=True)
-class Residual(Layer):
+class ResidualSpec(LayerSpec):
     """``relu(main(x) + shortcut(x))``; an empty ``shortcut`` is the identity."""
 
     main: tuple = ()
@@ -178,8 +184,8 @@ class Residual(Layer):
     def __post_init__(self):
         _set(
             self,
-            main=_layers(self.main, "Residual.main"),
-            shortcut=_layers(self.shortcut, "Residual.shortcut"),
+            main=_layers(self.main, "ResidualSpec.main"),
+            shortcut=_layers(self.shortcut, "ResidualSpec.shortcut"),
         )
 
 
@@ -188,7 +194,28 @@ def resolve_pads(layer, h: int, w: int) -> tuple[tuple[int, int], tuple[int, int
 
     Examples
     --------
-    >>> resolve_pads(Conv2D(1, 3, stride=2, padding="same"), 10, 11)
+    >>> resolve_pads(ConvSpec(1, 3, stride=2, padding="same"), 10, 11)
     ((0, 1), (1, 1))
     """
     return resolve_padding((h, w), layer.kernel, layer.padding, stride=layer.stride, dilation=layer.dilation)
+
+
+def iter_layers(spec, prefix: str = ""):
+    """Yield ``(name, layer)`` for every record, containers included, in execution order.
+
+    Names join the path with dots, as the rows of :func:`convlib.graph.trace` and ``torch``'s
+    ``named_modules`` do.
+
+    Examples
+    --------
+    >>> [name for name, _ in iter_layers([ConvSpec(2, 3), ResidualSpec([ReLUSpec()], name="r")])]
+    ['0', 'r', 'r.main.0']
+    """
+    for i, layer in enumerate(spec.layers if isinstance(spec, SequentialSpec) else spec):
+        name = f"{prefix}{layer.name if layer.name is not None else i}"
+        yield name, layer
+        if isinstance(layer, SequentialSpec):
+            yield from iter_layers(layer.layers, name + ".")
+        elif isinstance(layer, ResidualSpec):
+            yield from iter_layers(layer.main, name + ".main.")
+            yield from iter_layers(layer.shortcut, name + ".shortcut.")

@@ -16,20 +16,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from convlib.bridges.porting import to_torch
 from convlib.clean import clean_region
 from convlib.records import (
-    AvgPool2D,
-    BatchNorm,
-    Conv2D,
-    Dense,
-    Flatten,
-    GlobalAvgPool,
-    MaxPool2D,
-    ReLU,
-    Residual,
-    Sequential,
+    AvgPoolSpec,
+    BatchNormSpec,
+    ConvSpec,
+    DenseSpec,
+    FlattenSpec,
+    GlobalAvgPoolSpec,
+    MaxPoolSpec,
+    ReLUSpec,
+    ResidualSpec,
+    SequentialSpec,
 )
-from convlib.zoo import resnet18, to_torch
+from convlib.zoo import resnet18
 
 
 def _tol(y) -> float:
@@ -156,9 +157,9 @@ def spec_to_keras(tf, spec, channels: int, seed: int = 0):
     def sequence(layers, x, prefix):
         for i, layer in enumerate(layers):
             name = f"{prefix}{layer.name if layer.name is not None else i}"
-            if isinstance(layer, Sequential):
+            if isinstance(layer, SequentialSpec):
                 x = sequence(layer.layers, x, name + ".")
-            elif isinstance(layer, Residual):
+            elif isinstance(layer, ResidualSpec):
                 y = L.Add()(
                     [
                         sequence(layer.main, x, name + ".main."),
@@ -166,20 +167,20 @@ def spec_to_keras(tf, spec, channels: int, seed: int = 0):
                     ]
                 )
                 x = L.ReLU()(y) if layer.relu else y
-            elif isinstance(layer, Conv2D):
+            elif isinstance(layer, ConvSpec):
                 if not isinstance(layer.padding, str):
                     x = L.ZeroPadding2D(layer.padding)(x)
                 word = "same" if layer.padding == "same" else "valid"
                 x = L.Conv2D(layer.filters, layer.kernel, layer.stride, word,
                              dilation_rate=layer.dilation, use_bias=layer.bias, **init)(x)  # fmt: skip
-            elif isinstance(layer, (MaxPool2D, AvgPool2D)):
-                pool = L.MaxPooling2D if isinstance(layer, MaxPool2D) else L.AveragePooling2D
+            elif isinstance(layer, (MaxPoolSpec, AvgPoolSpec)):
+                pool = L.MaxPooling2D if isinstance(layer, MaxPoolSpec) else L.AveragePooling2D
                 if not isinstance(layer.padding, str) and layer.padding != ((0, 0), (0, 0)):
                     # Zeros stand in for max pooling's ignored pads on a non-negative input (after ReLU).
-                    assert isinstance(layer, MaxPool2D) and i and isinstance(layers[i - 1], ReLU), name
+                    assert isinstance(layer, MaxPoolSpec) and i and isinstance(layers[i - 1], ReLUSpec), name
                     x = L.ZeroPadding2D(layer.padding)(x)
                 x = pool(layer.kernel, layer.stride, "same" if layer.padding == "same" else "valid")(x)
-            elif isinstance(layer, BatchNorm):
+            elif isinstance(layer, BatchNormSpec):
                 bn = L.BatchNormalization(epsilon=1e-5)
                 x = bn(x)
                 c = x.shape[-1]
@@ -191,13 +192,13 @@ def spec_to_keras(tf, spec, channels: int, seed: int = 0):
                         rng.uniform(0.5, 2, c),
                     ]
                 )
-            elif isinstance(layer, ReLU):
+            elif isinstance(layer, ReLUSpec):
                 x = L.ReLU()(x)
-            elif isinstance(layer, GlobalAvgPool):
+            elif isinstance(layer, GlobalAvgPoolSpec):
                 x = L.GlobalAveragePooling2D(keepdims=True)(x)
-            elif isinstance(layer, Flatten):
+            elif isinstance(layer, FlattenSpec):
                 x = L.Flatten()(x)
-            elif isinstance(layer, Dense):
+            elif isinstance(layer, DenseSpec):
                 x = L.Dense(layer.units, use_bias=layer.bias, **init)(x)
             else:
                 raise TypeError(type(layer).__name__)
@@ -209,16 +210,26 @@ def spec_to_keras(tf, spec, channels: int, seed: int = 0):
 
 
 SPECS = {
-    "bias": [Conv2D(4, 3, padding=1), ReLU(), Conv2D(4, 3, padding=1), Conv2D(3, 3, padding=1)],
-    "no-bias": [Conv2D(4, 3, padding=1, bias=False), Conv2D(4, 3, padding=1, bias=False), Conv2D(3, 1)],
-    "relu-max": [Conv2D(4, 3, padding=1, bias=False), ReLU(), MaxPool2D(2), Conv2D(3, 3, padding=1)],
-    "batchnorm": [Conv2D(4, 3, padding=1, bias=False), BatchNorm(), ReLU(), Conv2D(3, 3, padding=1)],
-    "same-s2": [Conv2D(4, 3, stride=2, padding="same"), ReLU(), Conv2D(3, 3, padding="same")],
-    "dilated-avg": [Conv2D(4, 3, padding=2, dilation=2), AvgPool2D(2), Conv2D(3, 3, padding=1)],
+    "bias": [ConvSpec(4, 3, padding=1), ReLUSpec(), ConvSpec(4, 3, padding=1), ConvSpec(3, 3, padding=1)],
+    "no-bias": [ConvSpec(4, 3, padding=1, bias=False), ConvSpec(4, 3, padding=1, bias=False), ConvSpec(3, 1)],
+    "relu-max": [
+        ConvSpec(4, 3, padding=1, bias=False),
+        ReLUSpec(),
+        MaxPoolSpec(2),
+        ConvSpec(3, 3, padding=1),
+    ],
+    "batchnorm": [
+        ConvSpec(4, 3, padding=1, bias=False),
+        BatchNormSpec(),
+        ReLUSpec(),
+        ConvSpec(3, 3, padding=1),
+    ],
+    "same-s2": [ConvSpec(4, 3, stride=2, padding="same"), ReLUSpec(), ConvSpec(3, 3, padding="same")],
+    "dilated-avg": [ConvSpec(4, 3, padding=2, dilation=2), AvgPoolSpec(2), ConvSpec(3, 3, padding=1)],
     "residual": [
-        Conv2D(4, 3, padding=1),
-        Residual([Conv2D(4, 3, padding=1), ReLU(), Conv2D(4, 3, padding=1)]),
-        Conv2D(2, 1),
+        ConvSpec(4, 3, padding=1),
+        ResidualSpec([ConvSpec(4, 3, padding=1), ReLUSpec(), ConvSpec(4, 3, padding=1)]),
+        ConvSpec(2, 1),
     ],
 }
 SIZES = [((9, 11), (16, 16)), ((10, 13), (16, 14)), ((12, 12), (12, 15))]
@@ -306,9 +317,9 @@ def test_unet_keras(tf, rng):
     extra=st.tuples(st.integers(0, 5), st.integers(0, 5)),
 )
 def test_random_small_networks_torch(torch, k, stride, pad, bias, pool, true_hw, extra):
-    spec = [Conv2D(4, k, stride=stride, padding=pad, bias=bias), ReLU()]
-    spec += [MaxPool2D(2)] if pool == "max" else [AvgPool2D(2)] if pool == "avg" else []
-    spec += [Conv2D(4, 3, padding=1, bias=bias)]
+    spec = [ConvSpec(4, k, stride=stride, padding=pad, bias=bias), ReLUSpec()]
+    spec += [MaxPoolSpec(2)] if pool == "max" else [AvgPoolSpec(2)] if pool == "avg" else []
+    spec += [ConvSpec(4, 3, padding=1, bias=bias)]
     module = to_torch(spec, (2, 8, 8))
     _init_torch(torch, module)
     padded = (true_hw[0] + extra[0], true_hw[1] + extra[1])
@@ -329,9 +340,9 @@ def test_bad_sizes_and_training_mode(torch):
     with pytest.raises(ValueError, match=r"true_hw\[0\] \(height\) must be a positive integer, got 0"):
         clean_region(SPECS["bias"], (0, 10), (16, 16))
     with pytest.raises(
-        ValueError, match=r"refuses the true size 4x4: layer 1 \(MaxPool2D\) on input \(2, 2, 2\)"
+        ValueError, match=r"refuses the true size 4x4: layer 1 \(MaxPool\) on input \(2, 2, 2\)"
     ):
-        clean_region([Conv2D(2, 3), MaxPool2D(3)], (4, 4), (16, 16))
+        clean_region([ConvSpec(2, 3), MaxPoolSpec(3)], (4, 4), (16, 16))
     with pytest.raises(ValueError, match="training mode with batchnorm: batch statistics"):
         clean_region(models.ResNet18().train(), (32, 32), (40, 40))
 

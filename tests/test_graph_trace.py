@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from models import FPN, UNet, keras_fpn_head, keras_unet, nn, torch, torch_models
 
-from convlib.graph import Graph, Node, Size, evaluate, from_model, run, trace
-from convlib.network import trace as spec_trace
+import convlib
+from convlib.bridges.porting import to_torch
+from convlib.graph import Graph, GraphTrace, Node, Size, evaluate, from_model, run, trace
+from convlib.graph.trace import BOUND
 from convlib.zoo import resnet18 as resnet18_spec
 
 MODELS = torch_models()
@@ -82,13 +84,18 @@ def test_keras_shapes_equal_the_layer_outputs():
         from_model(twice)
 
 
-def test_spec_graph_reproduces_the_network_trace():
-    new, old = trace(resnet18_spec(), (3, 200, 300)), spec_trace(resnet18_spec(), (3, 200, 300))
-    for row in old.rows:
-        got = new[row.name]
-        assert (got.output_shape, got.params, got.rf, got.jump, got.start) == (
-            row.output_shape, row.params, row.rf, row.jump, row.start)  # fmt: skip
-    assert new.total_params == old.total_params
+def test_a_spec_and_its_torch_module_trace_alike():
+    # The spec is read by graph.build, the module built from it by torch.fx: two readers, one table.
+    spec = resnet18_spec()
+    ours, fx = trace(spec, (3, 200, 300)), trace(to_torch(spec, (3, 224, 224)), (3, 200, 300))
+    assert len(ours.rows) == len(fx.rows) == 70
+    for a, b in zip(ours.rows, fx.rows, strict=True):
+        assert (a.op, a.output_shape, a.params, a.field) == (b.op, b.output_shape, b.params, b.field), a.name
+        assert a.name == b.name or a.op in ("add", "pointwise"), (
+            a.name,
+            b.name,
+        )  # fx names the sums add_1...
+    assert ours.total_params == 11_689_512
 
 
 def test_the_odd_size_mismatch_is_named():
@@ -233,6 +240,7 @@ def test_receptive_field_of_a_unet_bounds_every_footprint():
     torch.manual_seed(0)
     model, n = UNet(depth=2, width=2).eval(), 16
     row = trace(model, (3, n, n))[model_out := "head"]
+    assert not row.field[0].exact  # through the transposed convolutions: a bound
     hit = _footprints(model, 3, n)
     predicted = _predicted(row, n, row.output_shape[1:])
     assert model_out and not (hit & ~predicted).any()  # every footprint inside the predicted field
@@ -258,12 +266,25 @@ def test_size_flow_figure_and_strip():
         draw_size_strip(scan, per_row=0)
 
 
-def test_trace_model_keeps_the_spec_table_and_reads_frameworks():
-    from convlib.graph import trace_model
-    from convlib.network import Trace
-
-    spec = trace_model(resnet18_spec(), (3, 64, 64))
-    assert isinstance(spec, Trace) and spec.table() == spec_trace(resnet18_spec(), (3, 64, 64)).table()
-    assert trace_model(MODELS["fpn"][0], (3, 32, 32)).output_shape == (2, 32, 32)
+def test_convlib_trace_is_the_graph_tracer_for_every_model():
+    assert isinstance(convlib.trace(resnet18_spec(), (3, 64, 64)), GraphTrace)
+    assert convlib.trace(MODELS["fpn"][0], (3, 32, 32)).output_shape == (2, 32, 32)
     with pytest.raises(TypeError, match="from_model takes a convlib spec .* got str"):
-        trace_model("resnet", (3, 8, 8))
+        convlib.trace("resnet", (3, 8, 8))
+
+
+def test_a_field_through_an_up_step_is_marked_as_a_bound():
+    up = trace(
+        nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 2, 3, stride=2), nn.Conv2d(2, 1, 3)),
+        (1, 9, 9),
+    )
+    assert [(r.op, r.field[0].exact) for r in up.rows] == [
+        ("input", True), ("conv", True), ("conv_transpose", False), ("conv", False)]  # fmt: skip
+    lines = up.table().splitlines()
+    assert lines[-1] == BOUND and len(BOUND) <= 74
+    assert [ln.split()[4] for ln in lines[2:6]] == ["1", "3", "4*", "5*"]
+    assert up.to_dict()["layers"][3]["rf_exact"] is False and BOUND in up._repr_html_()
+    flat = trace(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ConvTranspose2d(2, 2, 3)), (1, 9, 9))
+    assert (
+        all(f.exact for r in flat.rows for f in r.field) and BOUND not in flat.table()
+    )  # stride 1: a window

@@ -1,4 +1,5 @@
-"""Whole-network tracing: shapes and parameters against PyTorch, receptive fields against NaN flow."""
+"""Convlib specs through the one tracer (:func:`convlib.graph.trace`): shapes and parameters against
+PyTorch, receptive fields against NaN flow, and the table chapter 11 prints."""
 
 from __future__ import annotations
 
@@ -7,21 +8,23 @@ import json
 
 import pytest
 
-from convlib.network import (
-    AvgPool2D,
-    BatchNorm,
-    Conv2D,
-    Dense,
-    Flatten,
-    GlobalAvgPool,
-    MaxPool2D,
-    ReLU,
-    Residual,
-    Sequential,
-    trace,
-)
+from convlib.bridges.porting import to_torch
+from convlib.bridges.spec_torch import record_shapes
+from convlib.graph import trace
 from convlib.proof.frameworks import load_torch
-from convlib.zoo import record_shapes, resnet18, resnet50, to_torch, vgg16
+from convlib.records import (
+    AvgPoolSpec,
+    BatchNormSpec,
+    ConvSpec,
+    DenseSpec,
+    FlattenSpec,
+    GlobalAvgPoolSpec,
+    MaxPoolSpec,
+    ReLUSpec,
+    ResidualSpec,
+    SequentialSpec,
+)
+from convlib.zoo import resnet18, resnet50, vgg16
 
 torch = load_torch()
 
@@ -43,9 +46,12 @@ def torch_net(name: str):
 def assert_same_shapes(spec, net, input_shape):
     recorded = record_shapes(net, input_shape)
     rows = trace(spec, input_shape).rows
-    assert rows, "the trace is empty"
+    # Every row is a module but the input and the ReLU after a residual sum (inside the block's module).
+    sums = {f"{r.name}.relu" for r in rows if r.kind == "Residual"}
+    assert {r.name for r in rows} - recorded.keys() == {"input"} | sums
     for row in rows:
-        assert recorded[row.name] == row.output_shape, row.name
+        if row.name in recorded:
+            assert recorded[row.name] == row.output_shape, row.name
     return rows
 
 
@@ -115,9 +121,8 @@ def measured_extent(net, input_shape, pos):
 def predicted_extent(row, input_shape, pos):
     out = []
     for axis in range(2):
-        centre = row.start[axis] + pos[axis] * row.jump[axis]
-        lo, hi = centre - (row.rf[axis] - 1) / 2, centre + (row.rf[axis] - 1) / 2
-        assert lo == int(lo) and hi == int(hi)  # edges fall on whole pixels
+        lo, hi = row.field[axis].bounds(pos[axis])
+        assert lo == int(lo) and hi == int(hi) and row.field[axis].exact  # edges fall on whole pixels
         out.append((max(int(lo), 0), min(int(hi), input_shape[axis + 1] - 1)))
     return tuple(out)
 
@@ -125,25 +130,26 @@ def predicted_extent(row, input_shape, pos):
 TINY = [
     (
         [
-            Conv2D(3, 3, stride=2, padding=1),
-            ReLU(),
-            MaxPool2D(3, stride=2, padding=1),
-            Conv2D(3, 3, dilation=2, padding="same"),
-            AvgPool2D(2),
-            Conv2D(2, (3, 5), stride=(1, 2), padding=((0, 1), (2, 0))),
+            ConvSpec(3, 3, stride=2, padding=1),
+            ReLUSpec(),
+            MaxPoolSpec(3, stride=2, padding=1),
+            ConvSpec(3, 3, dilation=2, padding="same"),
+            AvgPoolSpec(2),
+            ConvSpec(2, (3, 5), stride=(1, 2), padding=((0, 1), (2, 0))),
         ],
         (2, 61, 75),
     ),
     (  # branches with different windows and centres: the sum sees their union
         [
-            Conv2D(3, 3, stride=2, padding=1),
-            Residual(
-                main=[Conv2D(4, 2, stride=2), Conv2D(4, 3, padding=1)], shortcut=[Conv2D(4, 1, stride=2)]
+            ConvSpec(3, 3, stride=2, padding=1),
+            ResidualSpec(
+                main=[ConvSpec(4, 2, stride=2), ConvSpec(4, 3, padding=1)],
+                shortcut=[ConvSpec(4, 1, stride=2)],
             ),
         ],
         (1, 40, 44),
     ),
-    ([MaxPool2D(2, padding="same"), Conv2D(2, 4, stride=3, padding="same")], (1, 23, 30)),
+    ([MaxPoolSpec(2, padding="same"), ConvSpec(2, 4, stride=3, padding="same")], (1, 23, 30)),
     (resnet18()[:5], (3, 64, 80)),  # stem and layer1
     (list(vgg16(include_top=False)[0].layers[:10]), (3, 44, 40)),  # two VGG blocks
 ]
@@ -153,7 +159,8 @@ TINY = [
 def test_receptive_field_matches_nan_propagation(spec, input_shape):
     torch.manual_seed(0)
     net = to_torch(spec, input_shape)
-    last = trace(spec, input_shape).rows[-1]
+    t = trace(spec, input_shape)
+    last = t[t.graph.output]
     _, ho, wo = last.output_shape
     for pos in [(0, 0), (ho // 2, wo // 2), (ho - 1, wo - 1)]:
         assert measured_extent(net, input_shape, pos) == predicted_extent(last, input_shape, pos), pos
@@ -173,14 +180,16 @@ def test_receptive_field_of_resnet50_and_vgg16():
 
 def test_flatten_dense_names_expected_and_received_size():
     trace(vgg16(), (3, 224, 224))  # the size the head was built for
-    with pytest.raises(ValueError, match=r"classifier\.0 .*expects 25088 input features but received 27648"):
+    with pytest.raises(
+        ValueError, match=r"classifier\.0 .*expected 25088 input features but the flattened input has 27648"
+    ):
         trace(vgg16(), (3, 200, 300))  # 512 * 6 * 9
-    with pytest.raises(ValueError, match=r"expects 25088 .* received 512"):
+    with pytest.raises(ValueError, match=r"expected 25088 .* has 512"):
         trace(vgg16(), (3, 32, 32))
 
 
 def test_global_pooling_removes_the_size_limit():
-    head = [GlobalAvgPool(), Flatten(), Dense(10, in_features=512)]
+    head = [GlobalAvgPoolSpec(), FlattenSpec(), DenseSpec(10, in_features=512)]
     spec = [*vgg16(include_top=False), *head]
     shapes = {trace(spec, (3, h, w)).output_shape for h, w in [(224, 224), (200, 300), (32, 32)]}
     assert shapes == {(10,)}
@@ -188,19 +197,19 @@ def test_global_pooling_removes_the_size_limit():
 
 def test_torch_padding_variants_match_trace():
     spec = [
-        Conv2D(4, 3, stride=2, padding="same"),
-        Conv2D(4, 2, padding=((0, 1), (1, 0))),
-        MaxPool2D(3, stride=2, padding="same"),
-        AvgPool2D(2, padding="same"),
-        AvgPool2D(3, stride=1, padding=1, count_include_pad=False),
-        AvgPool2D(2, stride=1, padding=((1, 0), (0, 1)), count_include_pad=False),
-        MaxPool2D(2, stride=1, padding=((0, 1), (1, 1)), ceil_mode=False),
-        BatchNorm(),
-        Conv2D(6, 3, padding="full", groups=2),
-        GlobalAvgPool(),
-        Flatten(),
-        BatchNorm(),
-        Dense(3),
+        ConvSpec(4, 3, stride=2, padding="same"),
+        ConvSpec(4, 2, padding=((0, 1), (1, 0))),
+        MaxPoolSpec(3, stride=2, padding="same"),
+        AvgPoolSpec(2, padding="same"),
+        AvgPoolSpec(3, stride=1, padding=1, count_include_pad=False),
+        AvgPoolSpec(2, stride=1, padding=((1, 0), (0, 1)), count_include_pad=False),
+        MaxPoolSpec(2, stride=1, padding=((0, 1), (1, 1)), ceil_mode=False),
+        BatchNormSpec(),
+        ConvSpec(6, 3, padding="full", groups=2),
+        GlobalAvgPoolSpec(),
+        FlattenSpec(),
+        BatchNormSpec(),
+        DenseSpec(3),
     ]
     net = to_torch(spec, (2, 13, 18))
     for shape in [(2, 13, 18), (2, 20, 9), (2, 31, 32)]:
@@ -208,7 +217,7 @@ def test_torch_padding_variants_match_trace():
 
 
 def test_avg_pool_same_excludes_padding_like_tensorflow():
-    net = to_torch([AvgPool2D(2, padding="same")], (1, 5, 7))
+    net = to_torch([AvgPoolSpec(2, padding="same")], (1, 5, 7))
     with torch.no_grad():
         y = net(torch.ones(1, 1, 5, 7))
     assert y.shape == (1, 1, 3, 4) and torch.all(y == 1)  # edge windows average real cells only
@@ -218,10 +227,35 @@ def test_to_dict_and_table():
     t = trace(resnet18(), (3, 200, 300))
     d = json.loads(json.dumps(t.to_dict()))
     assert d["total_params"] == t.total_params and d["output_shape"] == [1000]
-    assert len(d["layers"]) == len(t.rows) and d["layers"][0]["output_shape"] == [64, 100, 150]
-    text = t.table()
-    assert text.splitlines()[0].split() == ["layer", "kind", "output", "params", "rf", "jump", "start"]
-    assert "conv1" in text and "64x100x150" in text and f"{t.total_params:,}" in text.splitlines()[-1]
+    assert len(d["layers"]) == len(t.rows) and d["layers"][1]["output_shape"] == [64, 100, 150]
+    assert d["layers"][1]["pads"] == [[3, 3], [3, 3]] and d["layers"][1]["rf_exact"]
+    text = t.table(compact=True)
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "kind", "output", "params", "rf", "jump", "start"]
+    assert lines[2].split() == ["conv1", "Conv", "64x100x150", "9,408", "7", "2", "0"]
+    assert len(lines) == len(t.rows) + 2 and max(map(len, lines)) <= 74  # no input row; the footer
+    assert lines[-1] == f"input 3x200x300, total params {t.total_params:,}" and "*" not in text
+    assert str(t) == t.table() and t.table().splitlines()[0].split()[-1] == "left"
+
+
+def test_chapter_11_small_table():
+    small = [
+        ConvSpec(2, 3, padding=1),
+        ReLUSpec(),
+        MaxPoolSpec(2),
+        ConvSpec(2, 3, stride=2, padding="same"),
+        ConvSpec(1, 3),
+    ]
+    assert trace(small, (1, 20, 20)).table(compact=True).splitlines() == [
+        "layer  kind     output   params  rf  jump  start",
+        "------------------------------------------------",
+        "0      Conv     2x20x20      20  3   1     0",
+        "1      ReLU     2x20x20       0  3   1     0",
+        "2      MaxPool  2x10x10       0  4   2     0.5",
+        "3      Conv     2x5x5        38  8   4     2.5",
+        "4      Conv     1x3x3        19  16  4     6.5",
+        "input 1x20x20, total params 77",
+    ]
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -231,24 +265,24 @@ def test_to_dict_and_table():
     "spec, input_shape, match",
     [
         (
-            [Conv2D(4, 7)],
+            [ConvSpec(4, 7)],
             (3, 5, 9),
-            r"layer 0 \(Conv2D\) on input \(3, 5, 9\): kernel height 7 .* padded input height 5",
+            r"layer 0 \(Conv\) on input \(3, 5, 9\): kernel height 7 .* padded input height 5",
         ),
-        ([Conv2D(4, 3, groups=2)], (3, 8, 8), r"groups=2 must divide the 3 input channels"),
-        ([Dense(3)], (3, 8, 8), r"Dense needs a flat input, got shape \(3, 8, 8\)"),
+        ([ConvSpec(4, 3, groups=2)], (3, 8, 8), r"groups=2 must divide the 3 input"),
+        ([DenseSpec(3)], (3, 8, 8), r"layer 0 \(Dense\) .*needs a flat input, got shape \(3, 8, 8\)"),
         (
-            [Flatten(), Conv2D(2, 1)],
+            [FlattenSpec(), ConvSpec(2, 1)],
             (3, 4, 4),
-            r"Conv2D needs a \(C, H, W\) input, got the flat shape \(48,\)",
+            r"layer 1 \(Conv\) .*needs a \(C, H, W\) input, got the flat shape \(48,\)",
         ),
         (
-            [Residual(main=[Conv2D(4, 3, stride=2, padding=1)])],
+            [ResidualSpec(main=[ConvSpec(4, 3, stride=2, padding=1)])],
             (4, 8, 8),
-            r"main branch gives \(4, 4, 4\) but the shortcut gives \(4, 8, 8\)",
+            r"layer 0 \(Residual\) on input \(4, 4, 4\) and \(4, 8, 8\): the inputs have shapes",
         ),
-        ([ReLU()], (3, 8), r"input_shape must be \(C, H, W\), got \(3, 8\)"),
-        ([ReLU()], (3, 0, 8), r"input_shape height must be a positive integer, got 0"),
+        ([ReLUSpec()], (3, 8), r"input_shape must be \(C, H, W\), got \(3, 8\)"),
+        ([ReLUSpec()], (3, 0, 8), r"input_shape must be three positive ints \(C, H, W\), got \(3, 0, 8\)"),
     ],
 )
 def test_bad_networks_raise_value_error(spec, input_shape, match):
@@ -258,14 +292,14 @@ def test_bad_networks_raise_value_error(spec, input_shape, match):
 
 def test_bad_records():
     with pytest.raises(ValueError, match=r"stride must be a positive integer, got 0"):
-        Conv2D(4, 3, stride=0)
+        ConvSpec(4, 3, stride=0)
     with pytest.raises(ValueError, match=r"groups=3 must divide filters=4"):
-        Conv2D(4, 3, groups=3)
+        ConvSpec(4, 3, groups=3)
     with pytest.raises(ValueError, match=r"padding must be one of"):
-        MaxPool2D(2, padding="half")
-    with pytest.raises(TypeError, match=r"Sequential.layers\[1\] must be a layer record, got str"):
-        Sequential([ReLU(), "relu"])
+        MaxPoolSpec(2, padding="half")
+    with pytest.raises(TypeError, match=r"SequentialSpec.layers\[1\] must be a layer record, got str"):
+        SequentialSpec([ReLUSpec(), "relu"])
     with pytest.raises(TypeError, match=r"network entry 0 must be a layer record, got int"):
         trace([3], (3, 8, 8))
     with pytest.raises(ValueError, match=r"ceil_mode=True has no PyTorch equivalent"):
-        to_torch([MaxPool2D(3, stride=2, padding=((0, 1), (0, 1)), ceil_mode=True)], (1, 6, 6))
+        to_torch([MaxPoolSpec(3, stride=2, padding=((0, 1), (0, 1)), ceil_mode=True)], (1, 6, 6))

@@ -19,8 +19,7 @@ from convlib.bridges.onnx_attrs import onnx_attrs
 from convlib.bridges.porting import describe_port, to_keras, to_torch
 from convlib.proof.frameworks import load_tf, load_torch
 from convlib.proof.onnxrt import disagreements, node_model, run_model
-from convlib.records import Conv2D as SpecConv2D
-from convlib.records import MaxPool2D as SpecMaxPool2D
+from convlib.records import ConvSpec, MaxPoolSpec
 from convlib.shapes.geometry import effective_kernel_size, pool_axes, transpose_axes
 from convlib.viz.porting import port_shift_images, sample_image
 
@@ -420,10 +419,11 @@ def test_a_keras_sequential_ports_whole(rng):
         assert disagreements(np.asarray(model(xs)), torch=_run_torch(net, xs)) == []
 
 
-def test_a_convlib_spec_still_goes_to_the_zoo_builder():
-    net = to_torch([SpecConv2D(4, 3, stride=2, padding="same"), SpecMaxPool2D(2)], (1, 9, 9))
+def test_a_convlib_spec_is_built_with_random_weights():
+    net = to_torch([ConvSpec(4, 3, stride=2, padding="same"), MaxPoolSpec(2)], (1, 9, 9))
     assert tuple(net(torch.zeros(1, 1, 9, 9)).shape) == (1, 4, 2, 2)
-    assert not hasattr(net, "source")  # random weights, built by convlib.zoo.to_torch unchanged
+    assert not hasattr(net, "source")  # random weights: no code to paste for the whole net
+    assert type(net[0]).__name__ == "Conv2dSame"  # TF's "same" with a stride, pads from each input
 
 
 def test_a_torch_sequential_ports_whole(rng):
@@ -459,7 +459,7 @@ def _built(layer, shape=(1, 6, 6, 2)):
         ),
         (lambda: _built(keras.layers.Conv2D(2, 3, activation="softmax")), r"activation 'softmax'"),
         (lambda: _built(keras.layers.ReLU(max_value=6.0)), r"only a plain ReLU"),
-        (lambda: [SpecConv2D(2, 3)], r"needs input_shape=\(C, H, W\)"),
+        (lambda: [ConvSpec(2, 3)], r"needs input_shape=\(C, H, W\)"),
         (lambda: object(), r"takes a convlib spec .* got object"),
     ],
 )

@@ -73,9 +73,9 @@ def test_first_call_times_measure_every_size(framework, tf, torch):
 
 def test_check_clean_verdicts():
     from convlib.clean import clean_region
-    from convlib.records import Conv2D
+    from convlib.records import ConvSpec
 
-    region = clean_region([Conv2D(1, 3, padding=1)] * 2, (3, 4), (5, 6))  # rows 0..1, cols 0..2
+    region = clean_region([ConvSpec(1, 3, padding=1)] * 2, (3, 4), (5, 6))  # rows 0..1, cols 0..2
     y = np.arange(12, dtype=np.float32).reshape(1, 3, 4)
     canvas = np.zeros((1, 5, 6), np.float32)
     canvas[:, :3, :4] = y
@@ -86,5 +86,5 @@ def test_check_clean_verdicts():
     assert check_clean(region, y, canvas).line() == "agree: exact inside, the next row and column differ"
     canvas[0, 0, 0] += 1e-3
     assert not check_clean(region, y, canvas).agree
-    flat = check_clean(clean_region([Conv2D(1, 3)], (3, 3), (3, 3)), np.ones(1), np.ones(1))
+    flat = check_clean(clean_region([ConvSpec(1, 3)], (3, 3), (3, 3)), np.ones(1), np.ones(1))
     assert flat.agree and flat.line() == "agree: exact inside, nothing outside it"

@@ -15,7 +15,7 @@ import pytest
 
 import convlib
 from convlib import viz
-from convlib.records import Conv2D, Dense, Flatten, GlobalAvgPool, MaxPool2D, ReLU
+from convlib.records import ConvSpec, DenseSpec, FlattenSpec, GlobalAvgPoolSpec, MaxPoolSpec, ReLUSpec
 from convlib.viz.geometry import COLORS
 
 FIGS = os.environ.get("CONVLIB_FIG_DIR", "/tmp/figs")
@@ -75,7 +75,7 @@ def test_groups_connections_stay_inside_their_group(cin, cout, groups, k):
     assert len(per_group) == groups
     assert all(t.endswith(f"= {total // groups:,}") for t in per_group)
     # The same count as the parameters convlib's tracer gives the bias-free layer.
-    traced = convlib.trace([Conv2D(cout, k, groups=groups, bias=False)], (cin, 8, 8)).total_params
+    traced = convlib.trace([ConvSpec(cout, k, groups=groups, bias=False)], (cin, 8, 8)).total_params
     assert traced == total
 
 
@@ -321,12 +321,12 @@ def test_coverage_grid_titles_and_refusals():
 
 
 NET = [
-    Conv2D(1, 3, padding=1, bias=False),
-    MaxPool2D(2),
-    Conv2D(1, 3, stride=2, padding=1, bias=False),
-    Conv2D(1, 3, padding=1, bias=False),
+    ConvSpec(1, 3, padding=1, bias=False),
+    MaxPoolSpec(2),
+    ConvSpec(1, 3, stride=2, padding=1, bias=False),
+    ConvSpec(1, 3, padding=1, bias=False),
 ]
-DILATED = [*NET[:3], Conv2D(1, 3, dilation=2, padding=2, bias=False)]
+DILATED = [*NET[:3], ConvSpec(1, 3, dilation=2, padding=2, bias=False)]
 
 
 def _run(x, dilation):
@@ -357,7 +357,7 @@ def test_receptive_field_rectangle_is_the_set_of_pixels_that_matter(position):
     row = convlib.trace(NET, (1, h, w)).rows[-1]
     (full,) = _patches(fig.axes[0], "receptive-field-full")
     assert (full.get_width(), full.get_height()) == (row.rf[1], row.rf[0])
-    assert full.get_x() == row.start[1] + position[1] * row.jump[1] - (row.rf[1] - 1) / 2
+    assert full.get_x() == row.field[1].bounds(position[1])[0]
     centres = [c for c in fig.axes[0].collections if c.get_gid() == "rf-centres"][0]
     assert len(centres.get_offsets()) == 4 * 4
 
@@ -388,27 +388,28 @@ def _label(shape):
 
 
 def test_size_flow_labels_are_the_trace_shapes():
-    spec = [*NET[:2], ReLU(), Conv2D(4, 3, stride=2), GlobalAvgPool(), Flatten(), Dense(10)]
+    spec = [*NET[:2], ReLUSpec(), ConvSpec(4, 3, stride=2), GlobalAvgPoolSpec(), FlattenSpec(), DenseSpec(10)]
     t = convlib.trace(spec, (3, 32, 32))
     fig = viz.draw_size_flow(t)
     ax = fig.axes[0]
     labels = [x.get_text() for x in _texts(ax, "shape-label")]
-    assert labels == [_label(t.input_shape), *(_label(r.output_shape) for r in t.rows)]
+    assert t.rows[0].op == "input"  # drawn once, as the first box
+    assert labels == [_label(r.output_shape) for r in t.rows]
     boxes = _patches(ax, "layer-box")
-    assert len(boxes) == len(t.rows) + 1
-    assert len(_patches(ax, "flow-arrow")) == len(t.rows)
+    assert len(boxes) == len(t.rows)
+    assert len(_patches(ax, "flow-arrow")) == len(t.rows) - 1
     # Boxes scale with the spatial size: the 16x16 pool output is half the input's side.
     sides = {lab: (b.get_width(), b.get_height()) for lab, b in zip(labels, boxes)}
     assert sides["16x16x1"][0] == pytest.approx(sides["32x32x3"][0] / 2)
     skipped = viz.draw_size_flow(t, skip=("ReLU",))
-    assert len(_patches(skipped.axes[0], "layer-box")) == len(t.rows)
+    assert len(_patches(skipped.axes[0], "layer-box")) == len(t.rows) - 1
     assert f"{t.total_params:,} parameters" in ax.get_title()
 
 
 def test_size_flow_resnet_wraps_and_renders():
     t = convlib.trace(convlib.resnet18(), (3, 224, 224))
     fig = viz.draw_size_flow(t, skip=("ReLU", "BatchNorm"))
-    rows = [r for r in t.rows if r.kind not in ("ReLU", "BatchNorm")]
+    rows = [r for r in t.rows if r.kind not in ("ReLU", "BatchNorm", "input")]
     assert len(_patches(fig.axes[0], "flow-arrow")) == len(rows)
     assert len(_patches(fig.axes[0], "flow-arrow-in")) == -(-(len(rows) + 1) // 6) - 1
     _render(fig, "size_flow_resnet18")

@@ -3,15 +3,20 @@
 Each conversion is first written as PyTorch source text (:func:`torch_expression`), and the
 module is then made by evaluating *that text* in the namespace of :data:`MODULE_SOURCE`, so
 the text a reader pastes is the very code that was proven. Layers with a one-to-one PyTorch
-twin become it (``nn.Conv2d``, ``nn.MaxPool2d``, ...); TensorFlow's "same" with a stride, whose
-pads depend on the input size, becomes a small module of :data:`MODULE_SOURCE` that asks
-:mod:`convlib.shapes.geometry` for the pads of every input it sees, as TensorFlow does.
+twin become it (``nn.Conv2d``, ``nn.MaxPool2d``, ...), with explicit numeric pads wherever the pads
+are the same for every input size (so that an ONNX export writes plain ``pads``); TensorFlow's
+"same" with a stride, whose pads depend on the input size, becomes a small module of
+:data:`MODULE_SOURCE` that works out the pads of every input it sees, as TensorFlow does. The
+source needs torch only: the pasted code runs without convlib.
 
 Examples
 --------
 >>> torch_expression({"kind": "conv", "in": 3, "filters": 8, "kernel": (3, 3), "strides": (2, 2),
 ...                   "padding": "same", "dilation": (1, 1), "groups": 1, "bias": True})
 'Conv2dSame(3, 8, (3, 3), stride=(2, 2), dilation=(1, 1), groups=1, bias=True)'
+>>> torch_expression({"kind": "conv", "in": 3, "filters": 8, "kernel": (3, 3), "strides": (1, 1),
+...                   "padding": "same", "dilation": (2, 2), "groups": 1, "bias": True})
+'nn.Conv2d(3, 8, (3, 3), stride=(1, 1), padding=(2, 2), dilation=(2, 2), groups=1, bias=True)'
 """
 
 from __future__ import annotations
@@ -22,22 +27,37 @@ import numpy as np
 
 from ..shapes.geometry import transpose_axes
 
-__all__ = ["MODULE_SOURCE", "SUPPORTED_KERAS", "keras_config", "torch_expression", "keras_to_torch"]
+__all__ = [
+    "MODULE_SOURCE",
+    "SUPPORTED_KERAS",
+    "keras_config",
+    "torch_expression",
+    "torch_module",
+    "keras_to_torch",
+]
 
 MODULE_SOURCE = '''\
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlib.padding import normalize_pair
-from convlib.shapes.geometry import resolve_padding
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
 def tf_same_pads(x, kernel, stride, dilation=1):
-    """TensorFlow's "same" pads of this input, as F.pad wants them: (left, right, top, bottom)."""
-    hw = tuple(int(n) for n in x.shape[-2:])  # int(): a tracing exporter hands out tensors
-    k = normalize_pair(kernel, "kernel_size")
-    (t, b), (l, r) = resolve_padding(hw, k, "same", stride=stride, dilation=dilation)
+    """TensorFlow's "same" pads of this input, as F.pad wants them: (left, right, top, bottom).
+
+    Per axis: ceil(n / s) outputs need (out - 1)*s + d*(k - 1) + 1 cells; the missing ones are
+    split with the odd cell after.
+    """
+    pads = []
+    for n, k, s, d in zip(x.shape[-2:], _pair(kernel), _pair(stride), _pair(dilation)):
+        n = int(n)  # int(): a tracing exporter hands out tensors
+        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    (t, b), (l, r) = pads
     return (l, r, t, b)
 
 
@@ -111,6 +131,16 @@ def _namespace() -> dict:
     namespace: dict = {}
     exec(compile(MODULE_SOURCE, "<convlib.bridges.keras_to_torch.MODULE_SOURCE>", "exec"), namespace)
     return namespace
+
+
+def torch_module(text: str):
+    """The module that the source ``text`` of :func:`torch_expression` builds, ``source`` set to it.
+
+    The text is evaluated in the namespace of :data:`MODULE_SOURCE`: what is shown is what runs.
+    """
+    module = eval(text, _namespace())
+    module.source = text
+    return module
 
 
 def _pair(v) -> tuple[int, int]:
@@ -190,13 +220,18 @@ def keras_config(layer) -> dict:
 
 
 def _conv_text(cin: int, cout: int, k, s, padding, d, groups: int, bias: bool) -> str:
-    # TF's "same" at stride 1 is d*(k-1) cells in all, the odd one last: PyTorch's own "same". With an
-    # odd total PyTorch pads a copy of the input and warns on every call; Conv2dSame pads silently.
+    # TF's "same" at stride 1 is d*(k-1) cells in all, the odd one last, for every input size: with
+    # an even total, explicit symmetric pads are exact. They are written as numbers, not as
+    # padding="same": the TorchScript exporter writes that as auto_pad SAME_UPPER, which ONNX
+    # Runtime refuses with dilation (KNOWN_DEFECTS["ort-conv-same-dilated"]). An odd total or a
+    # stride leaves Conv2dSame, which pads each input by its own size.
+    half = tuple(d[i] * (k[i] - 1) // 2 for i in range(2))
+    tail = f"groups={groups}, bias={bias})"
     even = all(d[i] * (k[i] - 1) % 2 == 0 for i in range(2))
-    native = padding == "valid" or (s == (1, 1) and even)
-    cls = "nn.Conv2d" if native else "Conv2dSame"
-    pad = f", padding={repr(padding) if padding == 'same' else 0}" if native else ""
-    return f"{cls}({cin}, {cout}, {k}, stride={s}{pad}, dilation={d}, groups={groups}, bias={bias})"
+    if padding == "valid" or (s == (1, 1) and even):
+        pad = (0, 0) if padding == "valid" else half
+        return f"nn.Conv2d({cin}, {cout}, {k}, stride={s}, padding={pad}, dilation={d}, {tail}"
+    return f"Conv2dSame({cin}, {cout}, {k}, stride={s}, dilation={d}, {tail}"
 
 
 def _pool_text(kind: str, k, s, padding) -> str:
@@ -336,10 +371,8 @@ def keras_to_torch(layer):
     import torch
 
     cfg = keras_config(layer)
-    text = torch_expression(cfg)
-    module = eval(text, _namespace())  # the source text is the module: what is shown is what runs
+    module = torch_module(torch_expression(cfg))
     state = _state(layer, cfg)
     if state:
         module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
-    module.source = text
     return module.eval()

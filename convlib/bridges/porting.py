@@ -2,7 +2,7 @@
 lines the shape calculator prints (:func:`describe_port`).
 
 :func:`to_torch` takes either a convlib network spec (a list of :mod:`convlib.records` layers,
-built by :func:`convlib.zoo.to_torch` with random weights, unchanged) or a built Keras layer or
+built by :mod:`.spec_torch` with random weights) or a built Keras layer or
 ``keras.Sequential`` (converted with its weights by :mod:`.keras_to_torch`). :func:`to_keras` is
 the reverse for PyTorch modules (:mod:`.torch_to_keras`). Both return a module or layer whose
 ``source`` attribute holds the code that built it, and refuse with a ``ValueError`` saying why
@@ -18,10 +18,11 @@ ONNX:  Conv(kernel_shape=[3, 3], strides=[2, 2], pads=[0, 1, 1, 1])
 from __future__ import annotations
 
 from ..padding import normalize_padding
-from ..records import Layer
+from ..records import LayerSpec
 from ..shapes.geometry import resolve_padding
 from .keras_to_torch import MODULE_SOURCE, keras_to_torch
 from .onnx_attrs import KINDS, OnnxAttrs, onnx_attrs
+from .spec_torch import spec_to_torch
 from .torch_to_keras import LAYER_SOURCE, keras_expression, torch_to_keras
 
 __all__ = [
@@ -47,7 +48,7 @@ def to_torch(obj, input_shape: tuple[int, int, int] | None = None):
     Parameters
     ----------
     obj : list of convlib.records layers, or keras.layers.Layer, or keras.Sequential
-        A spec goes to :func:`convlib.zoo.to_torch` unchanged (random weights); a Keras layer
+        A spec is built by :func:`.spec_torch.spec_to_torch` (random weights); a Keras layer
         (see :data:`~convlib.bridges.keras_to_torch.SUPPORTED_KERAS`) keeps its weights.
     input_shape : (C, H, W), optional
         Required for a spec (it fixes the channel counts); a Keras layer carries its own.
@@ -55,8 +56,10 @@ def to_torch(obj, input_shape: tuple[int, int, int] | None = None):
     Returns
     -------
     torch.nn.Module
-        In eval mode. From Keras: computes the same function on NCHW input, for every input
-        size (TensorFlow's size-dependent "same" included); ``module.source`` is its code.
+        In eval mode. From a spec: module names are the rows of :func:`convlib.graph.trace`.
+        From Keras: computes the same function on NCHW input, for every input size
+        (TensorFlow's size-dependent "same" included); ``module.source`` is its code, which
+        needs torch only (:func:`paste_source`).
 
     Raises
     ------
@@ -67,19 +70,17 @@ def to_torch(obj, input_shape: tuple[int, int, int] | None = None):
 
     Examples
     --------
-    >>> from convlib.records import Conv2D
-    >>> tuple(to_torch([Conv2D(4, 3, stride=2, padding="same")], (1, 5, 6))(
+    >>> from convlib.records import ConvSpec
+    >>> tuple(to_torch([ConvSpec(4, 3, stride=2, padding="same")], (1, 5, 6))(
     ...     __import__("torch").zeros(1, 1, 5, 6)).shape)
     (1, 4, 3, 3)
     """
-    if isinstance(obj, Layer) or (
-        isinstance(obj, (list, tuple)) and obj and all(isinstance(x, Layer) for x in obj)
+    if isinstance(obj, LayerSpec) or (
+        isinstance(obj, (list, tuple)) and obj and all(isinstance(x, LayerSpec) for x in obj)
     ):
         if input_shape is None:
             raise ValueError("to_torch: a convlib spec needs input_shape=(C, H, W) to fix its channel counts")
-        from ..zoo import to_torch as spec_to_torch
-
-        return spec_to_torch([obj] if isinstance(obj, Layer) else list(obj), input_shape)
+        return spec_to_torch([obj] if isinstance(obj, LayerSpec) else list(obj), input_shape)
     if not _is_keras(obj):
         raise ValueError(
             f"to_torch takes a convlib spec (a list of convlib.records layers) or a built Keras layer, "

@@ -3,16 +3,18 @@
 :mod:`.ir` is the graph contract (:class:`Node`, :class:`Graph`, the op vocabulary);
 :mod:`.shapes` runs sizes through it; :mod:`.field` adds receptive fields and parameters;
 :mod:`.build` turns a convlib spec, a ``torch.nn.Module`` or a Keras model into a graph;
-:mod:`.trace` is the per-layer table; :mod:`.sizes` the set of accepted input sizes and
-:mod:`.rule` that set as a closed form, with the size at each layer as a formula (:mod:`.floor`).
+:mod:`.trace` is the per-layer table (the one tracer, convlib specs included); :mod:`.sizes` the
+set of accepted input sizes and :mod:`.rule` that set as a closed form, with the size at each
+layer as a formula (:mod:`.floor`).
 """
 
 from .build import from_model
+from .field import Field
 from .ir import OPS, Graph, Node, Size, evaluate
 from .rule import Floor, SizeRule, size_rule
 from .shapes import NodeShape, run
 from .sizes import SizeScan, input_sizes, scan_sizes
-from .trace import GraphRow, GraphTrace, trace, trace_model
+from .trace import GraphRow, GraphTrace, trace
 
 __all__ = [
     "OPS",
@@ -24,9 +26,9 @@ __all__ = [
     "run",
     "from_model",
     "trace",
-    "trace_model",
     "GraphTrace",
     "GraphRow",
+    "Field",
     "input_sizes",
     "scan_sizes",
     "SizeScan",

@@ -1,7 +1,7 @@
 """Any model as a :class:`~convlib.graph.ir.Graph`: a convlib spec here, PyTorch and Keras by bridge.
 
 :func:`from_model` dispatches on what it is given: a list of convlib layer records (or a
-:class:`~convlib.records.Sequential`), a ``torch.nn.Module`` (read with ``torch.fx`` by
+:class:`~convlib.records.SequentialSpec`), a ``torch.nn.Module`` (read with ``torch.fx`` by
 :mod:`convlib.bridges.torch_graph`) or a Keras model (its layer graph, read by
 :mod:`convlib.bridges.keras_graph`). A :class:`Graph` passes through unchanged. The frameworks
 are imported by the bridges only, and only when such a model arrives.
@@ -9,19 +9,7 @@ are imported by the bridges only, and only when such a model arrives.
 
 from __future__ import annotations
 
-from ..records import (
-    AvgPool2D,
-    BatchNorm,
-    Conv2D,
-    Dense,
-    Flatten,
-    GlobalAvgPool,
-    Layer,
-    MaxPool2D,
-    ReLU,
-    Residual,
-    Sequential,
-)
+from .. import records as rec
 from .ir import Graph, Node
 
 __all__ = ["from_model", "spec_graph"]
@@ -39,13 +27,14 @@ def from_model(model) -> Graph:
 
     Examples
     --------
-    >>> g = from_model([Conv2D(4, 3, padding=1), ReLU(), MaxPool2D(2)])
+    >>> from convlib.records import ConvSpec, MaxPoolSpec, ReLUSpec
+    >>> g = from_model([ConvSpec(4, 3, padding=1), ReLUSpec(), MaxPoolSpec(2)])
     >>> [(n.name, n.op) for n in g.nodes]
     [('input', 'input'), ('0', 'conv'), ('1', 'pointwise'), ('2', 'max_pool')]
     """
     if isinstance(model, Graph):
         return model
-    if isinstance(model, (list, tuple, Sequential)):
+    if isinstance(model, (list, tuple, rec.SequentialSpec)):
         return spec_graph(model)
     for klass in type(model).__mro__:
         module = klass.__module__ or ""
@@ -64,21 +53,22 @@ def from_model(model) -> Graph:
 
 
 def spec_graph(spec) -> Graph:
-    """A convlib spec as a graph; node names are :func:`convlib.network.trace`'s row names."""
+    """A convlib spec as a graph: node names are the dotted paths of :func:`convlib.records.iter_layers`
+    (a residual block adds ``<name>.relu`` after its sum), kinds the record names without ``Spec``."""
     nodes = [Node("input", "input")]
-    layers = spec.layers if isinstance(spec, Sequential) else spec
+    layers = spec.layers if isinstance(spec, rec.SequentialSpec) else spec
     out = _sequence(layers, "input", "", nodes)
     return Graph(tuple(nodes), "input", out, "spec")
 
 
 def _sequence(layers, x: str, prefix: str, nodes: list) -> str:
     for i, layer in enumerate(layers):
-        if not isinstance(layer, Layer):
+        if not isinstance(layer, rec.LayerSpec):
             raise TypeError(f"network entry {prefix}{i} must be a layer record, got {type(layer).__name__}")
         name = f"{prefix}{layer.name if layer.name is not None else i}"
-        if isinstance(layer, Sequential):
+        if isinstance(layer, rec.SequentialSpec):
             x = _sequence(layer.layers, x, name + ".", nodes)
-        elif isinstance(layer, Residual):
+        elif isinstance(layer, rec.ResidualSpec):
             main = _sequence(layer.main, x, name + ".main.", nodes)
             short = _sequence(layer.shortcut, x, name + ".shortcut.", nodes)
             nodes.append(Node(name, "add", (main, short), {}, "Residual"))
@@ -88,19 +78,19 @@ def _sequence(layers, x: str, prefix: str, nodes: list) -> str:
                 x = f"{name}.relu"
         else:
             op, attrs = _leaf(layer)
-            nodes.append(Node(name, op, (x,), attrs, type(layer).__name__))
+            nodes.append(Node(name, op, (x,), attrs, type(layer).__name__.removesuffix("Spec")))
             x = name
     return x
 
 
 def _leaf(layer) -> tuple[str, dict]:
-    if isinstance(layer, Conv2D):
+    if isinstance(layer, rec.ConvSpec):
         attrs = dict(out_channels=layer.filters, in_channels=None, kernel=layer.kernel, stride=layer.stride,
                      dilation=layer.dilation, groups=layer.groups, padding=layer.padding,
                      padding_mode="zeros", bias=layer.bias)  # fmt: skip
         return "conv", attrs
-    if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        op = "max_pool" if isinstance(layer, MaxPool2D) else "avg_pool"
+    if isinstance(layer, (rec.MaxPoolSpec, rec.AvgPoolSpec)):
+        op = "max_pool" if isinstance(layer, rec.MaxPoolSpec) else "avg_pool"
         attrs = dict(
             kernel=layer.kernel,
             stride=layer.stride,
@@ -110,14 +100,14 @@ def _leaf(layer) -> tuple[str, dict]:
             count_include_pad=getattr(layer, "count_include_pad", True),
         )
         return op, attrs
-    if isinstance(layer, GlobalAvgPool):
+    if isinstance(layer, rec.GlobalAvgPoolSpec):
         return "global_pool", {"mode": "avg", "keepdims": True}
-    if isinstance(layer, Flatten):
+    if isinstance(layer, rec.FlattenSpec):
         return "flatten", {}
-    if isinstance(layer, Dense):
+    if isinstance(layer, rec.DenseSpec):
         return "linear", {"in_features": layer.in_features, "out_features": layer.units, "bias": layer.bias}
-    if isinstance(layer, BatchNorm):
+    if isinstance(layer, rec.BatchNormSpec):
         return "pointwise", {"fn": "batch_norm", "params_per_channel": 2}
-    if isinstance(layer, ReLU):
+    if isinstance(layer, rec.ReLUSpec):
         return "pointwise", {"fn": "relu"}
     raise TypeError(f"unknown layer record {type(layer).__name__}")

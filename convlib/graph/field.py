@@ -17,6 +17,7 @@ the inputs ``i`` with ``i*s <= o + p <= i*s + k_eff - 1``, an interval of length
 (fractions: a position-dependent field bounded by one interval). Bilinear resizing and adaptive
 pooling with unequal bins use the same form with the interval that holds every output's cells.
 A merge takes the union of its inputs' intervals. Pads shift ``start``; crops shift it back.
+From such a step on, :attr:`Field.exact` is false: ``rf`` is a bound, not every output's field.
 """
 
 from __future__ import annotations
@@ -31,36 +32,57 @@ __all__ = ["Field", "fields", "params"]
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field along one axis: size ``rf``, ``jump`` between neighbours, ``start`` (first centre)."""
+    """Receptive field along one axis: size ``rf``, ``jump`` between neighbours, ``start`` (first centre).
+
+    ``exact`` is false past a step whose field depends on the output position (a transposed
+    convolution with a stride, upsampling, unequal adaptive bins, branches that leave a gap):
+    ``rf`` is then the interval that holds every output's field, a bound.
+
+    Examples
+    --------
+    >>> Field(rf=5, jump=2, start=0.5).bounds(3)
+    (4.5, 8.5)
+    """
 
     rf: float = 1
     jump: float = 1
     start: float = 0.0
+    exact: bool = True
 
     def bounds(self, u: int) -> tuple[float, float]:
-        """The input interval output position ``u`` depends on."""
+        """The input interval ``(first, last)`` output position ``u`` depends on (pixel ``i``
+        centred at ``i``; unclipped, so it may reach into the padding)."""
         centre = self.start + u * self.jump
         return centre - (self.rf - 1) / 2, centre + (self.rf - 1) / 2
 
 
 def _window(f: Field, window: int, stride: int, before: int) -> Field:
     return Field(
-        f.rf + (window - 1) * f.jump, f.jump * stride, f.start + ((window - 1) / 2 - before) * f.jump
+        f.rf + (window - 1) * f.jump,
+        f.jump * stride,
+        f.start + ((window - 1) / 2 - before) * f.jump,
+        f.exact,
     )
 
 
 def _up(f: Field, window: float, stride: float, before: float) -> Field:
+    # Stride 1 is a plain window (exact); a larger one makes the field depend on the position.
     return Field(
         f.rf + (window - 1) / stride * f.jump,
         f.jump / stride,
         f.start + (before - (window - 1) / 2) / stride * f.jump,
+        f.exact and stride == 1,
     )
 
 
 def _union(fs: list[Field]) -> Field:
-    lo = min(f.start - (f.rf - 1) / 2 for f in fs)
-    hi = max(f.start + (f.rf - 1) / 2 for f in fs)
-    return Field(hi - lo + 1, min(f.jump for f in fs), (lo + hi) / 2)
+    spans = sorted((f.start - (f.rf - 1) / 2, f.start + (f.rf - 1) / 2) for f in fs)
+    lo, hi = spans[0][0], max(b for _, b in spans)
+    # The hull is every output's field when the branches step alike and leave no gap between them.
+    reach = [max(b for _, b in spans[: i + 1]) for i in range(len(spans))]
+    joined = all(spans[i + 1][0] <= reach[i] + 1 for i in range(len(spans) - 1))
+    exact = joined and all(f.exact for f in fs) and len({f.jump for f in fs}) == 1
+    return Field(hi - lo + 1, min(f.jump for f in fs), (lo + hi) / 2, exact)
 
 
 def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_fields) -> Field:
@@ -80,20 +102,20 @@ def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_
         if n % m == 0:
             return _window(f, n // m, n // m, 0)
         q = n / m  # bins of floor/ceil lengths all lie in (i*q - 1, (i+1)*q)
-        return Field(f.rf + q * f.jump, f.jump * q, f.start + (q - 1) / 2 * f.jump)
+        return Field(f.rf + q * f.jump, f.jump * q, f.start + (q - 1) / 2 * f.jump, False)
     if op == "pad":
-        return Field(f.rf, f.jump, f.start - a["pads"][i][0] * f.jump)
+        return Field(f.rf, f.jump, f.start - a["pads"][i][0] * f.jump, f.exact)
     if op == "crop":
-        return Field(f.rf, f.jump, f.start + a["crops"][i][0] * f.jump)
+        return Field(f.rf, f.jump, f.start + a["crops"][i][0] * f.jump, f.exact)
     if op == "upsample":
         r = m / n
         if a.get("mode", "nearest") == "nearest" and r == int(r):
             return _up(f, int(r), int(r), 0)
         if a.get("mode", "nearest") == "nearest":
-            return Field(f.rf + f.jump, f.jump / r, f.start - f.jump / 2)  # floor(o / r) in (o/r - 1, o/r]
-        return Field(
-            f.rf + 2 * f.jump, f.jump / r, f.start + (1 / r - 1) / 2 * f.jump
-        )  # two taps round the source
+            return Field(
+                f.rf + f.jump, f.jump / r, f.start - f.jump / 2, False
+            )  # floor(o/r) in (o/r - 1, o/r]
+        return Field(f.rf + 2 * f.jump, f.jump / r, f.start + (1 / r - 1) / 2 * f.jump, False)  # two taps
     if op == "pixel_shuffle":
         r = a["factor"]
         return _up(f, r, r, 0) if r > 0 else _window(f, -r, -r, 0)

@@ -56,10 +56,10 @@ def scan_sizes(
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> s = scan_sizes([Conv2D(2, 3), MaxPool2D(2)], 1, 5, channels=1)
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> s = scan_sizes([ConvSpec(2, 3), MaxPoolSpec(2)], 1, 5, channels=1)
     >>> s.accepted, s.reasons()
-    ((4, 5), {'0 (Conv2D)': [1, 2], '1 (MaxPool2D)': [3]})
+    ((4, 5), {'0 (Conv)': [1, 2], '1 (MaxPool)': [3]})
     """
     lo, hi = check_positive_int(lo, "lo"), check_positive_int(hi, "hi")
     channels = check_positive_int(channels, "channels")
@@ -116,8 +116,8 @@ def input_sizes(
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> input_sizes([Conv2D(2, 3, padding=1), MaxPool2D(2), Conv2D(2, 3)], 1, 8, channels=1)
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> input_sizes([ConvSpec(2, 3, padding=1), MaxPoolSpec(2), ConvSpec(2, 3)], 1, 8, channels=1)
     [6, 7, 8]
     """
     return list(scan_sizes(model, lo, hi, channels=channels, axis=axis, other=other).accepted)

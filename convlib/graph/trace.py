@@ -4,32 +4,34 @@
 spec, a ``torch.nn.Module`` or a Keras model), runs the sizes (:func:`convlib.graph.shapes.run`)
 and the receptive fields (:mod:`convlib.graph.field`) for one input shape ``(C, H, W)``, and
 returns a :class:`GraphTrace`: one :class:`GraphRow` per node, printable as a text table at
-most 74 columns wide (:meth:`GraphTrace.table`) or as HTML in a notebook.
+most 74 columns wide (:meth:`GraphTrace.table`, also what ``print`` shows) or as HTML in a notebook.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..network import trace as spec_trace
-from ..records import Sequential
+from ..shapes import WindowAxis
 from .build import from_model
-from .field import fields, params
+from .field import Field, fields, params
 from .ir import Graph
 from .shapes import run
 
-__all__ = ["GraphRow", "GraphTrace", "trace", "trace_model"]
+__all__ = ["GraphRow", "GraphTrace", "trace"]
 
 WIDTH = 74
+BOUND = "* rf is a bound: after an up-sampling step the field depends on position"
 
 
 @dataclass(frozen=True)
 class GraphRow:
-    """One node: its output shape, parameters, receptive field per axis (H, W) and unread cells.
+    """One node: its output shape, parameters, receptive field per axis (H, W) and window geometry.
 
-    ``unread`` is ``(rows, cols)`` of real input a window op never reads (the floor's remainder),
-    ``None`` for other ops.
+    ``field`` holds the :class:`~convlib.graph.field.Field` of each axis (``field[0].bounds(u)`` is
+    the input rows output row ``u`` depends on); ``axes`` the resolved
+    :class:`~convlib.shapes.WindowAxis` pair of a window op (input size ``n``, ``pads``, ``out``),
+    else ``None``.
     """
 
     name: str
@@ -38,20 +40,37 @@ class GraphRow:
     inputs: tuple[str, ...]
     output_shape: tuple[int, ...]
     params: int
-    rf: tuple[float, float]
-    jump: tuple[float, float]
-    start: tuple[float, float]
-    unread: tuple[int, int] | None = None
+    field: tuple[Field, Field]
+    axes: tuple[WindowAxis, WindowAxis] | None = None
+
+    @property
+    def rf(self) -> tuple[float, float]:
+        return self.field[0].rf, self.field[1].rf
+
+    @property
+    def jump(self) -> tuple[float, float]:
+        return self.field[0].jump, self.field[1].jump
+
+    @property
+    def start(self) -> tuple[float, float]:
+        return self.field[0].start, self.field[1].start
+
+    @property
+    def unread(self) -> tuple[int, int] | None:
+        """``(rows, cols)`` of real input a window op never reads (the floor's remainder), else ``None``."""
+        if self.axes is None or self.op == "conv_transpose":
+            return None
+        return self.axes[0].unread[1], self.axes[1].unread[1]
 
 
 @dataclass(frozen=True)
 class GraphTrace:
-    """The rows of :func:`trace` in graph order, with the graph and its sizes."""
+    """The rows of :func:`trace` in graph order, with the graph and its sizes; ``print`` shows the table."""
 
     input_shape: tuple[int, int, int]
     rows: tuple[GraphRow, ...]
-    graph: Graph
-    shapes: dict
+    graph: Graph = field(repr=False)
+    shapes: dict = field(repr=False)
 
     @property
     def total_params(self) -> int:
@@ -67,7 +86,10 @@ class GraphTrace:
                 return row
         raise KeyError(f"no layer named {name!r} in this trace")
 
-    def _cells(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    def __str__(self) -> str:
+        return self.table()
+
+    def _cells(self, compact: bool) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         head = ("layer", "kind", "output", "params", "rf", "jump", "start", "left")
         body = [
             (
@@ -75,18 +97,32 @@ class GraphTrace:
                 r.kind,
                 _x(r.output_shape),
                 f"{r.params:,}",
-                _pair(r.rf),
+                _pair(r.rf) + ("" if r.field[0].exact and r.field[1].exact else "*"),
                 _pair(r.jump),
                 _pair(r.start),
                 "" if r.unread is None else _x(r.unread),
             )  # fmt: skip
             for r in self.rows
+            if not (compact and r.op == "input")
         ]
+        if compact:
+            return head[:-1], [line[:-1] for line in body]
         return head, body
 
-    def table(self) -> str:
-        """A fixed-width text table, at most 74 columns; long names are shortened in the middle."""
-        head, body = self._cells()
+    def _foot(self) -> list[str]:
+        foot = [f"input {_x(self.input_shape)}, total params {self.total_params:,}"]
+        if not all(f.exact for r in self.rows for f in r.field):
+            foot.append(BOUND)
+        return foot
+
+    def table(self, compact: bool = False) -> str:
+        """A fixed-width text table, at most 74 columns; long names are shortened in the middle.
+
+        ``compact=True`` leaves out the input row (the last line names the input) and the ``left``
+        column (cells of real input no window reads). An ``rf`` marked ``*`` is a bound, said in
+        a last line (:attr:`convlib.graph.field.Field.exact`).
+        """
+        head, body = self._cells(compact)
         widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
         spare = WIDTH - (sum(widths) + 2 * (len(widths) - 1))
         for col, least in ((0, 11), (1, 8)):  # shorten the layer names first, then the class names
@@ -102,17 +138,16 @@ class GraphTrace:
             for line in [head, *body]
         ]
         lines.insert(1, "-" * min(WIDTH, max(len(line) for line in lines)))
-        lines.append(f"input {_x(self.input_shape)}, total params {self.total_params:,}")
-        return "\n".join(lines)
+        return "\n".join(lines + self._foot())
 
     def _repr_html_(self) -> str:
-        head, body = self._cells()
+        head, body = self._cells(False)
         cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
         rows = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in line) + "</tr>" for line in body
         )
-        foot = html.escape(f"input {_x(self.input_shape)}, total params {self.total_params:,}")
-        return f"<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table><p>{foot}</p>"
+        foot = "".join(f"<p>{html.escape(line)}</p>" for line in self._foot())
+        return f"<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table>{foot}"
 
     def to_dict(self) -> dict:
         """Plain lists and numbers, ready for ``json.dumps``."""
@@ -129,8 +164,10 @@ class GraphTrace:
                     "output_shape": list(r.output_shape),
                     "params": r.params,
                     "rf": list(r.rf),
+                    "rf_exact": r.field[0].exact and r.field[1].exact,
                     "jump": list(r.jump),
                     "start": list(r.start),
+                    "pads": None if r.axes is None else [list(a.pads) for a in r.axes],
                     "unread": None if r.unread is None else list(r.unread),
                 }  # fmt: skip
                 for r in self.rows
@@ -185,49 +222,33 @@ def trace(model, input_shape) -> GraphTrace:
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> t = trace([Conv2D(8, 3, stride=2, padding=1), MaxPool2D(2)], (3, 11, 11))
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> t = trace([ConvSpec(8, 3, stride=2, padding=1), MaxPoolSpec(2)], (3, 11, 11))
     >>> [(r.name, r.output_shape, r.rf, r.unread) for r in t.rows[1:]]
     [('0', (8, 6, 6), (3, 3), (0, 0)), ('1', (8, 3, 3), (5, 5), (0, 0))]
+    >>> t["1"].field[0].bounds(2)  # output row 2 reads input rows 7..11 (11 is padding)
+    (7.0, 11.0)
+    >>> print(t.table(compact=True))
+    layer  kind     output  params  rf  jump  start
+    -----------------------------------------------
+    0      Conv     8x6x6      224  3   2     0
+    1      MaxPool  8x3x3        0  5   4     1
+    input 3x11x11, total params 224
     """
     graph = from_model(model)
     shapes = run(graph, input_shape)
     rf = fields(graph, shapes)
-    rows = []
-    for node in graph.nodes:
-        s, (fh, fw) = shapes[node.name], rf[node.name]
-        ins = [shapes[i].shape for i in node.inputs]
-        rows.append(
-            GraphRow(
-                node.name,
-                node.kind,
-                node.op,
-                node.inputs,
-                s.shape,
-                params(node, ins),
-                (fh.rf, fw.rf),
-                (fh.jump, fw.jump),
-                (fh.start, fw.start),
-                None if s.axes is None or node.op == "conv_transpose" else tuple(g.unread[1] for g in s.axes),
-            )  # fmt: skip
-        )
-    return GraphTrace(shapes[graph.input].shape, tuple(rows), graph, shapes)
-
-
-def trace_model(model, input_shape):
-    """``convlib.trace``: a convlib spec keeps :func:`convlib.network.trace`'s table, any other model
-    (``torch.nn.Module``, Keras model, :class:`~convlib.graph.ir.Graph`) gets :func:`trace`.
-
-    The two share the columns that matter (output shape, parameters, receptive field, jump,
-    start); the spec path stays as chapter 11 prints it, and a spec with a layer the network
-    tracer does not cover is not a case (every record is covered).
-
-    Examples
-    --------
-    >>> from convlib.records import Conv2D
-    >>> type(trace_model([Conv2D(2, 3)], (1, 5, 5))).__name__
-    'Trace'
-    """
-    if isinstance(model, (list, tuple, Sequential)):
-        return spec_trace(model, input_shape)
-    return trace(model, input_shape)
+    rows = tuple(
+        GraphRow(
+            node.name,
+            node.kind,
+            node.op,
+            node.inputs,
+            shapes[node.name].shape,
+            params(node, [shapes[i].shape for i in node.inputs]),
+            rf[node.name],
+            shapes[node.name].axes,
+        )  # fmt: skip
+        for node in graph.nodes
+    )
+    return GraphTrace(shapes[graph.input].shape, rows, graph, shapes)

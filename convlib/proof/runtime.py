@@ -274,8 +274,8 @@ def check_clean(region, y_true, y_canvas, *, channels_last: bool = False) -> Cle
     Examples
     --------
     >>> from convlib.clean import clean_region
-    >>> from convlib.records import Conv2D
-    >>> region = clean_region([Conv2D(1, 3, padding=1)], (2, 2), (3, 3))
+    >>> from convlib.records import ConvSpec
+    >>> region = clean_region([ConvSpec(1, 3, padding=1)], (2, 2), (3, 3))
     >>> check_clean(region, np.ones((1, 2, 2)), np.ones((1, 3, 3))).agree
     True
     """

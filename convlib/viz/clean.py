@@ -28,8 +28,8 @@ def region_map(region: CleanRegion, name: str | None = None) -> np.ndarray:
     Examples
     --------
     >>> from convlib.clean import clean_region
-    >>> from convlib.records import Conv2D
-    >>> region_map(clean_region([Conv2D(1, 3, padding=1)] * 2, (3, 4), (4, 5)))
+    >>> from convlib.records import ConvSpec
+    >>> region_map(clean_region([ConvSpec(1, 3, padding=1)] * 2, (3, 4), (4, 5)))
     array([[2, 2, 2, 1, 0],
            [2, 2, 2, 1, 0],
            [1, 1, 1, 1, 0],
@@ -67,10 +67,10 @@ def draw_clean_region(region: CleanRegion, names=None, *, columns: int = 3) -> F
     Examples
     --------
     >>> from convlib.clean import clean_region
-    >>> from convlib.records import Conv2D
-    >>> fig = draw_clean_region(clean_region([Conv2D(1, 3, padding=1)] * 2, (30, 40), (32, 48)))
+    >>> from convlib.records import ConvSpec
+    >>> fig = draw_clean_region(clean_region([ConvSpec(1, 3, padding=1)] * 2, (30, 40), (32, 48)))
     >>> fig.axes[0].get_title()
-    'output (Conv2D)\\nclean 29x39 of 30x40 (94%)'
+    'output (Conv)\\nclean 29x39 of 30x40 (94%)'
     """
     layers = [region[region.output if n is None else n] for n in (names or [None])]
     columns = max(1, min(int(columns), len(layers)))

@@ -7,9 +7,9 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Rectangle
 
-from ..network import trace
+from ..graph.trace import trace
 from ..padding import check_positive_int, normalize_pair
-from ..records import Conv2D
+from ..records import ConvSpec
 from ..shapes.checks import _check_groups
 from .geometry import COLORS
 
@@ -57,7 +57,7 @@ def draw_groups(in_channels: int, out_channels: int, groups: int, k=3) -> Figure
     Shape
     -----
     Weights ``kh*kw*(C_in/g)*(C_out/g)*g`` (the count :func:`convlib.trace` gives a bias-free
-    :class:`convlib.records.Conv2D`).
+    :class:`convlib.records.ConvSpec`).
 
     Examples
     --------
@@ -79,7 +79,7 @@ def draw_groups(in_channels: int, out_channels: int, groups: int, k=3) -> Figure
     cin_g, cout_g = cin // g, cout // g
     per_group = kh * kw * cin_g * cout_g
     # The total is the parameter count convlib's network tracer gives the same layer.
-    total = trace([Conv2D(cout, (kh, kw), groups=g, bias=False)], (cin, kh, kw)).total_params
+    total = trace([ConvSpec(cout, (kh, kw), groups=g, bias=False)], (cin, kh, kw)).total_params
     if total != per_group * g:  # pragma: no cover - the two counts are the same formula
         raise AssertionError(f"trace counts {total} weights, the formula {per_group * g}")
 

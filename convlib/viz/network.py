@@ -1,9 +1,8 @@
 """Whole networks: the receptive field of one output cell, and the size flow layer by layer.
 
-Both read a :class:`convlib.Trace` (from :func:`convlib.trace`), whose rows carry each layer's
-output shape and, per axis, the receptive-field size ``rf``, the jump ``j`` and the centre
-``start`` of the first output's field: output ``u`` sees input pixels
-``start + u*j - (rf-1)/2 .. start + u*j + (rf-1)/2``.
+Both read a :class:`~convlib.graph.trace.GraphTrace` (from :func:`convlib.trace`), whose rows carry
+each layer's output shape and, per axis, a :class:`~convlib.graph.field.Field`: output ``u`` sees
+the input pixels ``Field.bounds(u)``, ``start + u*jump -+ (rf-1)/2``.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from ..network import Row, Trace, trace
+from ..graph.trace import GraphRow, GraphTrace, trace
 from ..padding import check_nonnegative_int, check_positive_int, normalize_pair
 from .geometry import COLORS
 
@@ -21,27 +20,7 @@ RF_COLOR, RF_EDGE = "#f28e2b", "#b35806"
 MAX_GRID_LINES = 64  # pixels a side up to which the input's pixel grid is drawn
 
 
-def receptive_interval(row: Row, position) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Input pixels ``(first, last)`` per axis (H, W) seen by output cell ``position`` of ``row``.
-
-    Unclipped: the field may reach into the padding, past the input.
-
-    Examples
-    --------
-    >>> from convlib.records import Conv2D
-    >>> row = trace([Conv2D(1, 3, stride=2, padding=1)] * 2, (1, 8, 8)).rows[-1]
-    >>> receptive_interval(row, (1, 0))
-    ((1.0, 7.0), (-3.0, 3.0))
-    """
-    out = []
-    for axis, u in enumerate(position):
-        centre = row.start[axis] + u * row.jump[axis]
-        half = (row.rf[axis] - 1) / 2
-        out.append((centre - half, centre + half))
-    return tuple(out)  # type: ignore[return-value]
-
-
-def _output_hw(row: Row) -> tuple[int, int]:
+def _output_hw(row: GraphRow) -> tuple[int, int]:
     return (row.output_shape[1], row.output_shape[2]) if len(row.output_shape) == 3 else (1, 1)
 
 
@@ -56,7 +35,7 @@ def draw_receptive_field(layers, input_hw, position=(0, 0), *, channels: int = 3
 
     Parameters
     ----------
-    layers : list of layer records, or Sequential
+    layers : convlib spec, torch.nn.Module, Keras model or Graph
         The network, as for :func:`convlib.trace`.
     input_hw : int or (int, int)
         Input height and width.
@@ -79,22 +58,22 @@ def draw_receptive_field(layers, input_hw, position=(0, 0), *, channels: int = 3
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> fig = draw_receptive_field([Conv2D(8, 3), MaxPool2D(2), Conv2D(8, 3)], 12, (1, 2))
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> fig = draw_receptive_field([ConvSpec(8, 3), MaxPoolSpec(2), ConvSpec(8, 3)], 12, (1, 2))
     >>> rf = [p for p in fig.axes[0].patches if p.get_gid() == "receptive-field"][0]
     >>> rf.get_x(), rf.get_y(), rf.get_width(), rf.get_height()
     (4.0, 2.0, 8.0, 8.0)
     """
     h, w = normalize_pair(input_hw, "input_hw")
     t = trace(layers, (check_positive_int(channels, "channels"), h, w))
-    if not t.rows:
+    last = t[t.graph.output]
+    if last.op == "input":
         raise ValueError("layers must hold at least one layer")
-    last = t.rows[-1]
     ho, wo = _output_hw(last)
     i, j = (check_nonnegative_int(v, f"position[{a}]") for a, v in enumerate(position))
     if i >= ho or j >= wo:
         raise ValueError(f"position {(i, j)} is outside the {ho}x{wo} output of layer {last.name}")
-    (r0, r1), (c0, c1) = receptive_interval(last, (i, j))
+    (r0, r1), (c0, c1) = last.field[0].bounds(i), last.field[1].bounds(j)
     # Pixel p covers [p, p+1) in the drawing, so the field [first, last] is [first, last + 1).
     full = (c0, r0, c1 + 1 - c0, r1 + 1 - r0)
     cx0, cx1, cy0, cy1 = max(c0, 0), min(c1 + 1, w), max(r0, 0), min(r1 + 1, h)
@@ -163,18 +142,18 @@ def shape_label(shape: tuple[int, ...]) -> str:
     return "x".join(str(v) for v in shape)
 
 
-def draw_size_flow(t: Trace, *, skip=(), per_line: int = 6) -> Figure:
+def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 6) -> Figure:
     """Draw the size flow of a traced network: one box per layer with its output ``HxWxC``.
 
     Boxes are scaled by the layer's output height and width relative to the input's, so
     downsampling shows as shrinking boxes; flat outputs (``Flatten``, ``Dense``) are thin bars.
     Arrows join consecutive layers in execution order, ``per_line`` boxes to a line (a line ends
     in an arrow stub and the next begins with one). A residual block's shortcut layers follow its
-    main branch and are drawn in orange; the ``Residual`` row is the addition.
+    main branch and are drawn in orange; a merge (``add``, ``concat``) is drawn in the output colour.
 
     Parameters
     ----------
-    t : Trace
+    t : GraphTrace
         From :func:`convlib.trace`.
     skip : tuple of str
         Layer kinds to leave out, e.g. ``("ReLU", "BatchNorm")`` for a deep network.
@@ -195,17 +174,20 @@ def draw_size_flow(t: Trace, *, skip=(), per_line: int = 6) -> Figure:
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> fig = draw_size_flow(trace([Conv2D(8, 3, padding=1), MaxPool2D(2)], (3, 16, 16)))
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> fig = draw_size_flow(trace([ConvSpec(8, 3, padding=1), MaxPoolSpec(2)], (3, 16, 16)))
     >>> [x.get_text() for x in fig.axes[0].texts if x.get_gid() == "shape-label"]
     ['16x16x3', '16x16x8', '8x8x8']
     """
     per_line = check_positive_int(per_line, "per_line")
-    rows = [r for r in t.rows if r.kind not in tuple(skip)]
+    rows = [r for r in t.rows if r.op != "input" and r.kind not in tuple(skip)]
     if not rows:
         raise ValueError(f"the trace has no rows to draw (skip={tuple(skip)!r})")
     _, h0, w0 = t.input_shape
-    entries = [("input", "input", t.input_shape), *((r.name, r.kind, r.output_shape) for r in rows)]
+    entries = [
+        ("input", "input", "input", t.input_shape),
+        *((r.name, r.kind, r.op, r.output_shape) for r in rows),
+    ]
     slot_w, slot_h, box = 1.15, 1.45, 0.85  # inches: a slot per box, the largest box's side
     lines = -(-len(entries) // per_line)
     fig = Figure(
@@ -214,7 +196,7 @@ def draw_size_flow(t: Trace, *, skip=(), per_line: int = 6) -> Figure:
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     prev = None
-    for idx, (name, kind, shape) in enumerate(entries):
+    for idx, (name, kind, op, shape) in enumerate(entries):
         line, col = divmod(idx, per_line)
         cx, cy = col * slot_w + slot_w / 2, line * slot_h + 0.62
         if len(shape) == 3:
@@ -222,7 +204,11 @@ def draw_size_flow(t: Trace, *, skip=(), per_line: int = 6) -> Figure:
         else:
             bw, bh = 0.12, box
         color = (
-            "#fde0c5" if ".shortcut." in name else COLORS["output"] if kind == "Residual" else COLORS["input"]
+            "#fde0c5"
+            if ".shortcut." in name
+            else COLORS["output"]
+            if op in ("add", "concat")
+            else COLORS["input"]
         )
         ax.add_patch(
             Rectangle(

@@ -41,8 +41,8 @@ def flow_boxes(model, input_shape) -> tuple[list[dict], object]:
 
     Examples
     --------
-    >>> from convlib.records import Conv2D, MaxPool2D
-    >>> boxes, err = flow_boxes([Conv2D(2, 3, padding=1), MaxPool2D(2)], (1, 9, 9))
+    >>> from convlib.records import ConvSpec, MaxPoolSpec
+    >>> boxes, err = flow_boxes([ConvSpec(2, 3, padding=1), MaxPoolSpec(2)], (1, 9, 9))
     >>> [(b["name"], b["size"], b["level"]) for b in boxes], err
     ([('input', (9, 9), 0.0), ('1', (4, 4), 1.17)], None)
     """
