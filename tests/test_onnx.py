@@ -13,8 +13,17 @@ import pytest
 import convlib
 from convlib.bridges.keras_to_torch import keras_to_torch
 from convlib.bridges.onnx_attrs import AUTO_PADS, OnnxAttrs, auto_pad_pads, onnx_attrs
+from convlib.bridges.porting import to_torch
 from convlib.proof.frameworks import load_tf, load_torch
-from convlib.proof.onnxrt import KNOWN_DEFECTS, disagreements, export_many, node_model, reproduce, run_model
+from convlib.proof.onnxrt import (
+    KNOWN_DEFECTS,
+    disagreements,
+    export_many,
+    export_torch,
+    node_model,
+    reproduce,
+    run_model,
+)
 from convlib.proof.verify.defects import simd_level
 
 tf, torch = load_tf(), load_torch()
@@ -189,6 +198,25 @@ def test_exported_modules_run_in_onnxruntime_as_convlib_computes(rng):
             y_torch = module(torch.from_numpy(x)).numpy()
         bad = disagreements(ref(x), torch=y_torch, onnxruntime=y)
         assert bad == [], f"{getattr(module, 'source', module)}: {bad}"
+
+
+def test_a_ported_dilated_same_conv_exports_explicit_pads_that_onnxruntime_runs(rng):
+    # Keras "same" at stride 1 with an even d*(k-1) pads d*(k-1)/2 per side for every input size:
+    # to_torch writes those numbers, so the TorchScript exporter writes pads, not SAME_UPPER
+    # (which ORT refuses with dilation: KNOWN_DEFECTS["ort-conv-same-dilated"]).
+    layer = keras.layers.Conv2D(4, 3, padding="same", dilation_rate=2)
+    x = rng.standard_normal((1, 9, 7, 2)).astype(np.float32)
+    layer(x)
+    layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])
+    module = to_torch(layer)
+    assert "padding=(2, 2)" in module.source and "'same'" not in module.source
+    model = export_torch(module, convlib.nchw(x), dynamo=False)
+    (conv,) = [n for n in onnx.load_from_string(model).graph.node if n.op_type == "Conv"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in conv.attribute}
+    assert attrs["pads"] == [2, 2, 2, 2] and attrs.get("auto_pad", b"NOTSET") == b"NOTSET"
+    (y,) = run_model(model, convlib.nchw(x))
+    ref = convlib.conv2d(x, *[np.asarray(w) for w in layer.get_weights()], padding="same", dilation=2)
+    assert disagreements(ref, keras=np.asarray(layer(x)), onnxruntime=convlib.nhwc(y)) == []
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN_DEFECTS))

@@ -568,3 +568,71 @@ def test_the_size_dependent_keras_layers_refuse_an_unknown_size():
     layer = to_keras(nn.ReflectionPad2d(1))
     with pytest.raises(ValueError, match=r"Pad2D needs a known input height and width"):
         keras.Sequential([keras.Input((None, None, 2)), layer])
+
+
+_WITHOUT_CONVLIB = """
+import sys
+
+import numpy as np
+import torch
+
+sys.modules["convlib"] = None  # "import convlib" now raises ImportError: the reader has no convlib
+try:
+    import convlib  # noqa: F401
+    raise SystemExit("convlib is importable")
+except ImportError:
+    pass
+scope = {}
+exec(open(sys.argv[1]).read(), scope)
+module = scope["module"].eval()
+module.load_state_dict(torch.load(sys.argv[2]))
+for path in sys.argv[3:]:
+    with torch.no_grad():
+        np.save(path + ".out.npy", module(torch.from_numpy(np.load(path))).numpy())
+"""
+
+
+def test_pasted_torch_code_runs_without_convlib(rng, tmp_path):
+    import subprocess
+    import sys
+
+    from convlib.bridges.porting import paste_source
+
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input((None, None, 2)),
+        L.Conv2D(4, 3, strides=2, padding="same"), L.MaxPooling2D(3, strides=2, padding="same"),
+        L.AveragePooling2D(2, padding="same"), L.Conv2DTranspose(3, 3, strides=2, padding="same"),
+        L.Conv2D(2, 2, padding="same", dilation_rate=2), L.Cropping2D(((1, 0), (0, 1))),
+    ])  # fmt: skip
+    for layer in model.layers:
+        _randomize(layer, rng)
+    net = to_torch(model)
+    (tmp_path / "net.py").write_text(paste_source(net))
+    torch.save(net.state_dict(), tmp_path / "weights.pt")
+    xs = [rng.standard_normal((1, *hw, 2)).astype(np.float32) for hw in [(17, 13), (16, 20), (9, 9)]]
+    for i, x in enumerate(xs):
+        np.save(tmp_path / f"x{i}.npy", _nchw(x))
+    paths = [str(tmp_path / f"x{i}.npy") for i in range(len(xs))]
+    script = tmp_path / "run.py"
+    script.write_text(_WITHOUT_CONVLIB)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "net.py"), str(tmp_path / "weights.pt"), *paths],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for x, path in zip(xs, paths, strict=True):
+        got = _nhwc(np.load(path + ".out.npy"))
+        assert disagreements(np.asarray(model(x)), pasted=got) == []
+
+
+@pytest.mark.parametrize("k, s, d", [(1, 1, 1), (3, 2, 1), (4, 3, 2), (5, 1, 3), (2, 4, 1)])
+def test_the_pasted_same_pads_are_tensorflows(k, s, d):
+    from convlib.bridges.keras_to_torch import MODULE_SOURCE
+    from convlib.shapes.geometry import resolve_padding
+
+    scope: dict = {}
+    exec(MODULE_SOURCE, scope)
+    for h, w in [(1, 1), (7, 8), (16, 13), (31, 2)]:
+        (t, b), (left, r) = resolve_padding((h, w), (k, k), "same", stride=s, dilation=d)
+        assert scope["tf_same_pads"](torch.zeros(1, 1, h, w), k, (s, s), d) == (left, r, t, b), (h, w)

@@ -304,7 +304,8 @@ KNOWN_DEFECTS: dict[str, Defect] = {
             "onnxruntime 1.31 CPU",
             "Conv with auto_pad SAME_UPPER/SAME_LOWER and dilations > 1 is refused at run time, "
             "though the ONNX spec defines it; torch's TorchScript exporter writes "
-            "nn.Conv2d(padding='same', dilation=2) exactly so, and that model cannot run",
+            "nn.Conv2d(padding='same', dilation=2) exactly so, and that model cannot run "
+            "(convlib's to_torch writes the equal explicit pads instead, which ORT runs)",
             _ORT_CONV_SAME_DILATED,
         ),
         Defect(
