@@ -8,7 +8,7 @@ algorithm can be timed on a GPU. Validation and sizes come from
 
 - **Shared plans.** The Winograd transforms ``B^T, G, A^T`` are the NumPy engine's
   (:func:`convlib.engines.winograd.transforms`), applied as the same ``kron`` products; the im2col
-  engine streams the same row blocks (:func:`convlib.fast._blocks.blocks`, same byte budget);
+  engine streams the same row blocks (:func:`convlib.fast.blocks`, same byte budget);
   the tap order of the shifted engine and the window order of naive are the NumPy ones.
 - **im2col** gathers with ``unfold``, whose patch order is ``(C, kh, kw)`` instead of NumPy's
   ``(kh, kw, C)``; the kernel is reordered to match, so the sums are the same but in another order.
@@ -44,8 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines import depthwise, taps, winograd
-from ..fast import check_supported, choose_algorithm, grouped_jit, planes_jit
-from ..fast._blocks import blocks
+from ..fast import blocks, check_supported, choose_algorithm, grouped_jit, planes_jit
 from ..layout import check_same_dtype, compute_dtype
 from ..padding import apply_padding, normalize_padding_mode
 from ..shapes import check_conv_shapes, effective_kernel_size, window_count

@@ -43,19 +43,23 @@ from . import (
     taps,
     winograd,
 )
+from ._blocks import blocks, kept_bytes
 from ._blocks import release as release_workspace
 from ._slab import padded_shape
-from ._threads import get_threads, set_threads
+from ._threads import get_threads, run_split, set_threads
 
 __all__ = [
     "ENGINES",
     "REFERENCE",
+    "blocks",
     "check_supported",
     "choose_algorithm",
     "conv2d_auto",
     "get_threads",
     "has_numba",
+    "kept_bytes",
     "release_workspace",
+    "run_split",
     "select_engine",
     "set_threads",
     "supports",

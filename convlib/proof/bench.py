@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..conv import conv2d
-from ..fast import choose_algorithm, get_threads, set_threads
-from ..fast._threads import run_split
+from ..fast import choose_algorithm, get_threads, run_split, set_threads
 from .bench_report import format_summary, format_table, summarize
 from .bench_suite import QUICK, SUITE, Conv
 from .frameworks import load_tf, load_torch

@@ -15,7 +15,7 @@ import tracemalloc
 
 import numpy as np
 
-from ..fast import ENGINES, _blocks, supports
+from ..fast import ENGINES, kept_bytes, supports
 from ..shapes import conv_output_size
 
 __all__ = ["WORKSPACE_LIMIT_MIB", "peak_extra_mib", "patch_matrix_mib", "workspace_profile", "plot_workspace"]
@@ -26,7 +26,7 @@ WORKSPACE_LIMIT_MIB = 64
 def peak_extra_mib(fn) -> float:
     """Workspace of ``fn()`` in MiB: its traced peak minus the array it returns, plus kept buffers.
 
-    The engines keep buffers between calls (:func:`convlib.fast._blocks.kept_bytes`); they are
+    The engines keep buffers between calls (:func:`convlib.fast.kept_bytes`); they are
     memory a call holds without allocating it, so they count: an engine that reuses a kept
     buffer is charged for it, and so is one that leaves other engines' kept buffers beside its own.
 
@@ -39,7 +39,7 @@ def peak_extra_mib(fn) -> float:
     >>> round(peak_extra_mib(lambda: (np.ones(2**20, np.uint8), np.zeros(1))[1]), 1)  # 1 MiB freed
     1.0
     """
-    kept = _blocks.kept_bytes()
+    kept = kept_bytes()
     tracemalloc.start()
     tracemalloc.reset_peak()
     out = fn()
