@@ -14,7 +14,7 @@ from test_clean import _canvas, _init_torch, _verdict
 from zoo_modern import F, convnext, nn, outputs, torch, torch_modern
 
 from convlib.clean import clean_region
-from convlib.graph import from_model, input_sizes, size_rule
+from convlib.graph import from_model, input_sizes, scan_sizes, size_rule
 from convlib.graph.shapes import broadcast, graph_at, run
 
 MODELS = torch_modern()
@@ -171,3 +171,74 @@ def test_channel_ops_through_fx_and_run():
     model = Split().eval()
     real = [n for n in range(1, 20) if torch_shapes(model, (4, n, n))]
     assert input_sizes(model, 1, 19, channels=4) == real == [1, *range(2, 20, 2)]
+
+
+@pytest.fixture(scope="module")
+def keras_models():
+    from zoo_modern import keras_modern
+
+    return keras_modern()
+
+
+def keras_shape(model, n):
+    """Keras's output shape as (C, H, W) for an n x n input, or ``None`` where Keras refuses it."""
+    try:
+        y = model(np.zeros((1, n, n, 3), np.float32))
+    except Exception as err:  # Keras's ValueError or TensorFlow's InvalidArgumentError: sizes only
+        assert re.search(r"size|shape|[Dd]imension", str(err)), err
+        return None
+    return (y.shape[3], y.shape[1], y.shape[2])
+
+
+KERAS_SIZES = {  # small sizes (where refusals live) and a few odd and even ones further up
+    "xception": [*range(1, 9), 31, 32],
+    "efficientnet": [*range(1, 9), 31, 32],
+    "mobilenet_v3": [*range(1, 9), 31, 32],
+    "convnext": [*range(1, 13), 31, 32],
+    # from 31 up (below, see test_keras_applications_small_sizes)
+    "applications_mobilenet_v3_small": [31, 32, 47, 48],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_SIZES))
+def test_keras_sizes_and_shapes_equal_keras(name, keras_models):
+    model = keras_models[name]
+    graph = from_model(model)
+    for n in KERAS_SIZES[name]:
+        real = keras_shape(model, n)
+        assert (input_sizes(graph, n, n) == [n]) == (real is not None), (name, n)
+        if real is not None:
+            assert run(graph, (3, n, n))[graph.output].shape == real, (name, n)
+
+
+def test_keras_reader_names_what_it_read(keras_models):
+    g = from_model(keras_models["convnext"])
+    kinds = {n.name: (n.op, n.kind) for n in g.nodes}
+    assert (
+        kinds["stem.conv2d" if "stem.conv2d" in kinds else next(k for k in kinds if k.startswith("stem."))][0]
+        == "conv"
+    )
+    assert kinds["s0_scale"] == ("pointwise", "LayerScale")  # a custom layer: Keras's own shape inference
+    assert g["s0_scale"].attrs["space"] == "unknown"
+    x = from_model(keras_models["xception"])
+    sep = [n for n in x.nodes if n.kind == "SeparableConv2D"]
+    assert [n.attrs["groups"] > 1 for n in sep[:2]] == [True, False]  # depthwise, then pointwise
+    ops = {n.kind for n in from_model(keras_models["mobilenet_v3"]).nodes}
+    assert {"Add", "Relu6", "Multiply"} <= ops  # Keras 3 operations, not layers
+
+
+def test_keras_applications_small_sizes(keras_models):
+    """Below 31, keras.applications' MobileNetV3Small feeds a 2x2 map to a 3x3 "valid" stride-2
+    DepthwiseConv2D. Keras's layer refuses that input on its own ("Computed output size would be
+    zero or negative"); inside the functional model TensorFlow's kernel runs it anyway and returns
+    a 2x2 map. convlib follows the layer's rule and names the layer: the one place in these tests
+    where it refuses a size a framework runs (the sizes in between give degenerate maps)."""
+    from zoo_modern import _keras
+
+    keras, L = _keras()
+    with pytest.raises(ValueError, match="Computed output size would be zero or negative"):
+        L.DepthwiseConv2D(3, strides=2)(np.zeros((1, 2, 2, 16), np.float32))
+    model = keras_models["applications_mobilenet_v3_small"]
+    assert keras_shape(model, 1) == (432, 2, 2)
+    scan = scan_sizes(model, 1, 1)
+    assert scan.reasons() == {"expanded_conv_depthwise (DepthwiseConv2D)": [1]}

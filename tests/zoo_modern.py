@@ -1,7 +1,10 @@
 """Today's architectures, written small from their published definitions, for the model readers.
 
 Channels are 4 to 16 so that running the real framework on every size of a range stays quick.
-Each torch builder returns a model in eval mode; each Keras builder a functional model.
+Each torch builder returns a model in eval mode; each Keras builder a functional model: Xception's
+entry flow (SeparableConv2D), EfficientNet's MBConv (Reshape + Multiply), MobileNetV3's hard-swish
+in Keras operations, ConvNeXt (nested Sequential, a custom LayerScale layer), and
+``keras.applications.MobileNetV3Small`` without weights.
 
 - SE-ResNet (Hu et al. 2018): squeeze-and-excitation gates ``(C, 1, 1)`` times ``(C, H, W)``.
 - MobileNetV3 (Howard et al. 2019): inverted residuals, hard-swish, SE with hard-sigmoid.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from convlib.proof.frameworks import load_torch
+from convlib.proof.frameworks import load_tf, load_torch
 
 torch = load_torch()
 nn, F = torch.nn, torch.nn.functional
@@ -345,3 +348,95 @@ def outputs(result) -> list:
     if isinstance(result, (tuple, list)):
         return [t for v in result for t in outputs(v)]
     return [result]
+
+
+def _keras():
+    keras = load_tf().keras
+    return keras, keras.layers
+
+
+def keras_xception(width: int = 8):
+    """Xception's entry flow: SeparableConv2D pairs, a strided max pooling, a 1x1 stride-2 shortcut."""
+    keras, L = _keras()
+    x = inp = keras.Input((None, None, 3))
+    x = L.Activation("relu")(L.BatchNormalization()(L.Conv2D(width, 3, strides=2, use_bias=False)(x)))
+    for c in (2 * width, 4 * width):
+        short = L.BatchNormalization()(L.Conv2D(c, 1, strides=2, padding="same", use_bias=False)(x))
+        x = L.SeparableConv2D(c, 3, padding="same", use_bias=False)(x)
+        x = L.SeparableConv2D(c, 3, padding="same", use_bias=False, activation="relu")(
+            L.BatchNormalization()(x)
+        )
+        x = L.Add()([L.MaxPooling2D(3, strides=2, padding="same")(x), short])
+    return keras.Model(inp, L.Conv2D(3, 1)(x))
+
+
+def keras_efficientnet(width: int = 8):
+    """EfficientNet's MBConv with squeeze-and-excitation as Keras writes it: Reshape + Multiply."""
+    keras, L = _keras()
+    x = inp = keras.Input((None, None, 3))
+    x = L.Activation("swish")(L.BatchNormalization()(L.Conv2D(width, 3, strides=2, padding="same")(x)))
+    for stride in (1, 2):
+        y = L.Activation("swish")(L.Conv2D(4 * width, 1, padding="same")(x))
+        y = L.DepthwiseConv2D(3, strides=stride, padding="same", activation="swish")(y)
+        se = L.Reshape((1, 1, 4 * width))(L.GlobalAveragePooling2D()(y))
+        se = L.Conv2D(4 * width, 1, activation="sigmoid")(L.Conv2D(width // 2, 1, activation="swish")(se))
+        y = L.Conv2D(width, 1, padding="same")(L.Multiply()([y, se]))
+        x = L.Add()([L.Dropout(0.2, noise_shape=(None, 1, 1, 1))(y), x]) if stride == 1 else y
+    return keras.Model(inp, x)
+
+
+def keras_mobilenet_v3(width: int = 8):
+    """MobileNetV3 as keras.applications writes hard-swish: Keras ops on tensors, not layers."""
+    keras, L = _keras()
+
+    def hard_swish(x):
+        return x * (keras.ops.relu6(x + 3.0) * (1.0 / 6.0))
+
+    x = inp = keras.Input((None, None, 3))
+    x = hard_swish(L.Conv2D(width, 3, strides=2, padding="same")(x))
+    y = hard_swish(L.DepthwiseConv2D(5, strides=2, padding="same")(x))
+    gate = L.GlobalAveragePooling2D(keepdims=True)(y)
+    gate = keras.ops.relu6(L.Conv2D(width, 1)(L.ReLU()(L.Conv2D(width // 2, 1)(gate))) + 3.0) * (1.0 / 6.0)
+    return keras.Model(inp, L.Conv2D(4, 1)(L.Multiply()([y, gate])))
+
+
+def keras_convnext(width: int = 8):
+    """ConvNeXt as keras.applications builds it: nested Sequential stem and downsampling, LayerScale."""
+    keras, L = _keras()
+
+    class LayerScale(L.Layer):
+        def __init__(self, init: float, dim: int, **kw):
+            super().__init__(**kw)
+            self.gamma = self.add_weight(shape=(dim,), initializer=keras.initializers.Constant(init))
+
+        def call(self, x):
+            return x * self.gamma
+
+    def block(x, c, name):
+        y = L.DepthwiseConv2D(7, padding="same", name=name + "_dw")(x)
+        y = L.Dense(4 * c, name=name + "_pw1")(L.LayerNormalization(epsilon=1e-6, name=name + "_ln")(y))
+        y = L.Dense(c, name=name + "_pw2")(L.Activation("gelu", name=name + "_gelu")(y))
+        return L.Add(name=name + "_add")([x, LayerScale(1e-6, c, name=name + "_scale")(y)])
+
+    inp = keras.Input((None, None, 3))
+    stem = keras.Sequential([L.Conv2D(width, 4, strides=4), L.LayerNormalization(epsilon=1e-6)], name="stem")
+    x = block(stem(inp), width, "s0")
+    down = keras.Sequential(
+        [L.LayerNormalization(epsilon=1e-6), L.Conv2D(2 * width, 2, strides=2)], name="down"
+    )
+    return keras.Model(inp, block(down(x), 2 * width, "s1"))
+
+
+def keras_modern() -> dict:
+    """Every modern Keras test model by name, and keras.applications' MobileNetV3Small (no weights)."""
+    keras, _ = _keras()
+    keras.utils.set_random_seed(0)
+    small = keras.applications.MobileNetV3Small(
+        input_shape=(None, None, 3), alpha=0.75, minimalistic=False, include_top=False, weights=None,
+        include_preprocessing=True,
+    )  # fmt: skip
+    return {
+        "xception": keras_xception(), "efficientnet": keras_efficientnet(),
+        "mobilenet_v3": keras_mobilenet_v3(), "convnext": keras_convnext(),
+        "applications_mobilenet_v3_small": small,
+    }  # fmt: skip

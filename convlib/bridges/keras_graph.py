@@ -1,11 +1,14 @@
 """A Keras model (functional or Sequential) as a :class:`convlib.graph.ir.Graph`, from its layer graph.
 
-The reader walks ``model.layers`` in Keras's topological order and follows each layer's inbound
-node to the layers that feed it; it reads layer configurations (``filters``, ``kernel_size``,
-``strides``, ``padding``, ...) and parameter counts, never weights, and runs nothing. Shapes in
-the IR are ``(C, H, W)`` whatever the ``data_format``; the graph's layout is ``"NHWC"`` (or
-``"NCHW"`` for ``channels_first`` models). A layer class not listed here, a layer called more
-than once (shared weights) or a nested model raise a ``ValueError`` that names it.
+The reader walks ``model.operations`` in Keras's topological order (layers, and Keras 3
+operations such as ``x + 3.0``) and follows each one's inbound node to those that feed it; it
+reads layer configurations (``filters``, ``kernel_size``, ``strides``, ``padding``, ...) and
+parameter counts, never weights, and runs nothing. A model nested inside (a ``Sequential`` stem)
+is read in place. Shapes in the IR are ``(C, H, W)`` whatever the ``data_format``; the graph's
+layout is ``"NHWC"`` (or ``"NCHW"`` for ``channels_first`` models). A layer class without a rule
+keeps Keras's own ``compute_output_spec`` shape at each size; a layer called more than once
+(shared weights) or an operation that changes sizes in a way convlib cannot describe raise a
+``ValueError`` that names it.
 """
 
 from __future__ import annotations
@@ -111,54 +114,139 @@ def _dense(layer, rank: int) -> tuple[str, dict]:
     )
 
 
+# Keras 3 operations that are not layers (``x + 3.0``, ``x * y``, ``ops.relu6``): per cell.
+ELEMENTWISE_OPS = {
+    "Add", "Subtract", "Multiply", "Divide", "TrueDivide", "Maximum", "Minimum", "Power", "Negative", "Abs",
+    "Relu", "Relu6", "Sigmoid", "HardSigmoid", "HardSilu", "Silu", "Gelu", "Tanh", "Exp", "Sqrt", "Square",
+    "Clip", "Softplus", "LeakyRelu", "Elu", "Selu", "Where", "Cast",
+}  # fmt: skip
+
+
 def keras_graph(model) -> Graph:
     """Read a built Keras functional or Sequential ``model`` into a graph.
+
+    Layers and Keras 3 operations (``x + 3.0``, ``x * y``) are read in ``model.operations``
+    order; a model nested inside is read in place, its nodes named ``outer.inner``; a
+    ``SeparableConv2D`` becomes its depthwise and pointwise convolutions. A layer the reader has
+    no rule for keeps the shape Keras's own ``compute_output_spec`` gives at each input size,
+    marked ``space="unknown"`` (its footprint in space is not known).
 
     Raises
     ------
     ValueError
-        An unknown layer class (named), a shared layer, a nested model, or a model with more
-        than one input or output.
+        A layer or operation that changes sizes in a way convlib cannot describe (named), a
+        shared layer, or a model with more than one input or output.
     """
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(f"model {model.name}: convlib reads models with one input and one output")
     channels_last = not any(getattr(layer, "data_format", None) == "channels_first" for layer in model.layers)
-    names: dict[str, str] = {}
-    ranks: dict[str, int] = {}
     nodes = [Node("input", "input", (), {}, "InputLayer")]
-    ours = {layer.name for layer in model.layers}
-    for layer in model.layers:
+    out = _read(model, "input", "", nodes, {}, channels_last)
+    return Graph(tuple(nodes), "input", out, "NHWC" if channels_last else "NCHW")
+
+
+def _read(model, source: str, prefix: str, nodes: list, ranks: dict, channels_last: bool) -> str:
+    """Append ``model``'s operations to ``nodes``, its input fed by node ``source``; its output's name."""
+    names: dict[str, str] = {}
+    ours = {op.name for op in model.operations}
+    for layer in model.operations:
         kind = type(layer).__name__
         if kind == "InputLayer":
-            names[layer.name], ranks[layer.name] = "input", 4
+            names[layer.name] = source
             continue
-        if hasattr(layer, "layers"):
-            raise ValueError(f"layer {layer.name} ({kind}) is a nested model; build the model flat")
         inbound = [
             n
             for n in layer._inbound_nodes
-            if all(
-                t._keras_history.operation.name in ours  # calls inside this model, not another one
-                or type(t._keras_history.operation).__name__ == "InputLayer"
-                for t in n.input_tensors
-            )
+            if all(t._keras_history.operation.name in ours for t in n.input_tensors)  # calls in this model
         ]
         if len(inbound) != 1:
             raise ValueError(
-                f"layer {layer.name} ({kind}) is called {len(inbound)} times; convlib reads each once"
+                f"layer {prefix}{layer.name} ({kind}) is called {len(inbound)} times; convlib reads each once"
             )
-        sources = []
-        for t in inbound[0].input_tensors:
-            op = t._keras_history.operation
-            sources.append(
-                names.get(op.name, "input") if type(op).__name__ == "InputLayer" else names[op.name]
+        sources = [names.get(t._keras_history.operation.name, source) for t in inbound[0].input_tensors]
+        name = prefix + layer.name
+        rank = ranks.get(sources[0], 4)
+        nested = getattr(layer, "_functional", None) if kind == "Sequential" else layer  # its graph
+        if hasattr(nested, "operations"):  # a model used as a layer
+            names[layer.name] = _read(nested, sources[0], name + ".", nodes, ranks, channels_last)
+            continue
+        if type(layer).__module__.startswith("keras.src.ops"):
+            op, attrs = _operation(layer, inbound[0], name, rank)
+        elif kind == "SeparableConv2D":
+            c = layer.depthwise_kernel.shape[2]
+            nodes.append(Node(name + ".depthwise", "conv", (sources[0],), _separable(layer, c), kind))
+            sources = [name + ".depthwise"]
+            op, attrs = "conv", dict(out_channels=layer.filters, in_channels=c * layer.depth_multiplier,
+                                     kernel=(1, 1), stride=(1, 1), dilation=(1, 1), groups=1, padding="valid",
+                                     padding_mode="zeros", bias=layer.use_bias)  # fmt: skip
+        elif kind == "Dense":
+            op, attrs = _dense(layer, rank)
+        elif kind == "Reshape":
+            op, attrs = _reshape(layer, inbound[0], name, rank, channels_last)
+        else:
+            try:
+                op, attrs = _attrs(layer, kind, channels_last)
+            except ValueError as err:
+                if "does not know this layer class" not in str(err):
+                    raise
+                op, attrs = "pointwise", _probe(layer, name, channels_last)
+        nodes.append(Node(name, op, tuple(sources), attrs, kind))
+        names[layer.name] = name
+        flat = op in ("flatten", "linear") or (op == "global_pool" and not attrs["keepdims"])
+        ranks[name] = 2 if flat else 4 if op == "pointwise" and attrs.get("shape") else rank
+    return names[model.outputs[0]._keras_history.operation.name]
+
+
+def _separable(layer, c: int) -> dict:
+    return dict(out_channels=c * layer.depth_multiplier, in_channels=c, kernel=_pair(layer.kernel_size),
+                stride=_pair(layer.strides), dilation=_pair(layer.dilation_rate), groups=c,
+                padding=layer.padding, padding_mode="zeros", bias=False)  # fmt: skip
+
+
+def _operation(op, node, name: str, rank: int) -> tuple[str, dict]:
+    """A Keras 3 operation node: elementwise (one or more tensors), or a mean over rows and columns."""
+    kind = type(op).__name__
+    tensors = [t for t in node.input_tensors]
+    if kind in ELEMENTWISE_OPS:
+        if len(tensors) > 1:
+            return "add", {"fn": kind.lower()}
+        return "pointwise", {"fn": kind.lower(), "params": 0}
+    axis = getattr(op, "axis", None)
+    if kind in ("Mean", "Max") and rank == 4 and axis is not None and {a % 4 for a in _pair(axis)} == {1, 2}:
+        return "global_pool", {"mode": "avg" if kind == "Mean" else "max", "keepdims": bool(op.keepdims)}
+    raise ValueError(f"operation {name} ({kind}): convlib cannot describe what it does to sizes")
+
+
+def _reshape(layer, node, name: str, rank: int, channels_last: bool) -> tuple[str, dict]:
+    """``Reshape((1, 1, C))`` of a flat ``(C,)`` (squeeze-and-excitation): a ``(C, 1, 1)`` map."""
+    target = tuple(layer.target_shape)
+    c = node.input_tensors[0].shape[-1]
+    if rank == 2 and len(target) == 3 and sorted(target).count(1) >= 2 and c in target and None not in target:
+        hw = target[:2] if channels_last else target[1:]
+        if hw == (1, 1):
+            return "pointwise", {"fn": "reshape", "params": 0, "shape": (c, 1, 1)}
+    raise ValueError(f"layer {name} (Reshape): target_shape={target} is not a (1, 1, C) of a flat input")
+
+
+def _probe(layer, name: str, channels_last: bool) -> dict:
+    """A layer without a rule: Keras's own shape inference at each size (``compute_output_spec``)."""
+    from keras import KerasTensor
+
+    def probe(shape: tuple) -> tuple:
+        c, h, w = shape
+        try:
+            spec = layer.compute_output_spec(KerasTensor((1, h, w, c) if channels_last else (1, c, h, w)))
+        except Exception as err:  # Keras refuses this size
+            raise ValueError(f"Keras's compute_output_spec refuses it: {err}") from None
+        out = tuple(spec.shape[1:])
+        # Not a refusal by Keras but convlib unable to follow: NotImplementedError, never a size verdict.
+        if len(out) != 3 or None in out:
+            raise NotImplementedError(f"layer {name} gives the shape {out}; convlib cannot describe it")
+        oc, oh, ow = (out[2], out[0], out[1]) if channels_last else out
+        if (oh, ow) != (h, w):
+            raise NotImplementedError(
+                f"layer {name} changes {h}x{w} to {oh}x{ow}; convlib cannot describe it"
             )
-        rank = ranks.get(sources[0], 4) if sources[0] != "input" else 4
-        op, attrs = _dense(layer, rank) if kind == "Dense" else _attrs(layer, kind, channels_last)
-        nodes.append(Node(layer.name, op, tuple(sources), attrs, kind))
-        names[layer.name] = layer.name
-        ranks[layer.name] = (
-            2 if op in ("flatten", "linear") or (op == "global_pool" and not attrs["keepdims"]) else rank
-        )
-    out = model.outputs[0]._keras_history.operation.name
-    return Graph(tuple(nodes), "input", names[out], "NHWC" if channels_last else "NCHW")
+        return oc, oh, ow
+
+    return {"fn": type(layer).__name__, "params": layer.count_params(), "space": "unknown", "probe": probe}
