@@ -90,8 +90,9 @@ def test_module_paths_and_layout_changes():
 
 
 def test_size_rule_through_a_run_reading():
-    rule = size_rule(MODELS["tf_port"][0], upto=64)
-    assert rule.text == "n >= 1" or rule.between(1, 64) == input_sizes(MODELS["tf_port"][0], 1, 64)
+    # ConvNeXt's 4x4 stride-4 stem and 2x2 stride-2 downsampling: the sizes of RANGES, as a rule
+    rule = size_rule(MODELS["convnext"][0], upto=32)
+    assert (rule.text, rule.layers) == ("n >= 8", {"lower bound": "2.1 (Conv2d)"})
 
 
 @pytest.mark.parametrize(

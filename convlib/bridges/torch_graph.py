@@ -7,8 +7,10 @@ their counts. Each fx node becomes one IR node, named after the module path for 
 (``"cat"``, ``"add_1"``). Sizes that the code computes from other tensors (``x.size(2)``,
 ``skip.shape[-2:]``, ``diff // 2``) become :class:`~convlib.graph.ir.Size` expressions, so the
 milesial-style ``F.pad(x1, [dx // 2, dx - dx // 2, ...])`` and ``F.interpolate(x,
-size=skip.shape[-2:])`` are traced exactly. A module class or function not listed here raises a
-``ValueError`` that names it; nothing is skipped silently.
+size=skip.shape[-2:])`` are traced exactly. A module class or function not listed here, or a
+forward that fx cannot trace (Python that branches on sizes), sends the model to
+:mod:`convlib.bridges.torch_run`, which runs it on meta tensors once per input size; nothing
+is skipped silently.
 """
 
 from __future__ import annotations
@@ -127,7 +129,10 @@ def _run_reading(module, fx_error) -> Graph:
 
     channels = next((m.in_channels for m in module.modules() if hasattr(m, "in_channels")), 3)
     for n in (64, 224, 32, 128, 17):  # a reference reading: the first size the model takes
-        ref = at_size((channels, n, n))
+        try:
+            ref = at_size((channels, n, n))
+        except ValueError as err:
+            raise ValueError(f"{err} (torch.fx could not read it either: {fx_error})") from None
         if all(not node.attrs.get("refused") for node in ref.nodes):
             break
     return Graph(ref.nodes, ref.input, ref.output, "NCHW", at_size)
