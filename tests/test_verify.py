@@ -12,7 +12,6 @@ from convlib.proof.verify import (
     class_table,
     main,
     ops_table,
-    run_case,
     run_cases,
     run_matrix,
 )
@@ -66,19 +65,36 @@ needs_avx512 = pytest.mark.skipif(
 )
 
 
-def test_known_tensorflow_shape_defect_is_classified():
+KNOWN = {
     # oneDNN's no-fit answer: load_tf turns oneDNN on, so this shows on every x86 CPU.
-    case = Case("conv2d", (1, 2, 2, 3), (3, 3, 3, 4), {"padding": "valid"}, "float32", 0)
-    got = run_case(case)
+    "no-fit shape": Case("conv2d", (1, 2, 2, 3), (3, 3, 3, 4), {"padding": "valid"}, "float32", 0),
+    # The lead's case: batch 2, one output column, width stride 2; TF is right one example at a time.
+    "one column": Case(
+        "conv2d", (2, 2, 3, 1), (1, 2, 1, 1), {"stride": (1, 2), "padding": "valid"}, "float32", 0
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def live():
+    """The known defects and, where this CPU is the stored run's kind, the stored example of every
+    refusal and disagreement class, classified live by one run_cases call: the refused ones share
+    one isolated worker, which imports TensorFlow and PyTorch once."""
+    data = json.loads(FULL.read_text())
+    stored = [e for e in data["classes"] if e["kind"] != "agree"] if simd_level() == STORED_SIMD else []
+    got = run_cases([*KNOWN.values(), *(Case.from_json(e["example"]) for e in stored)])
+    return dict(zip(KNOWN, got)), list(zip(stored, got[len(KNOWN) :]))
+
+
+def test_known_tensorflow_shape_defect_is_classified(live):
+    got = live[0]["no-fit shape"]
     assert got["kind"] == "disagree" and got["who"] == "TensorFlow", got
     assert "input's shape" in got["reason"]
 
 
 @needs_avx512
-def test_known_onednn_column_defect_is_confirmed_and_classified():
-    # The lead's case: batch 2, one output column, width stride 2; TF is right one example at a time.
-    case = Case("conv2d", (2, 2, 3, 1), (1, 2, 1, 1), {"stride": (1, 2), "padding": "valid"}, "float32", 0)
-    got = run_case(case)
+def test_known_onednn_column_defect_is_confirmed_and_classified(live):
+    got = live[0]["one column"]
     assert (got["kind"], got["who"]) == ("disagree", "TensorFlow") and "oneDNN" in got["reason"], got
 
 
@@ -115,11 +131,10 @@ def test_stored_full_run():
     reason=f"verification/full.json was run on a {STORED_SIMD!r} CPU; "
     f"oneDNN's classes differ on {simd_level()!r}",
 )
-def test_stored_classes_reproduce():
+def test_stored_classes_reproduce(live):
     # The stored example of every refusal and disagreement class, run again live, lands in the same class.
-    data = json.loads(FULL.read_text())
-    examples = [e for e in data["classes"] if e["kind"] != "agree"]
-    for e, got in zip(examples, run_cases([Case.from_json(e["example"]) for e in examples])):
+    assert live[1], "no stored refusal or disagreement class"
+    for e, got in live[1]:
         assert (got["kind"], got["who"], got["reason"]) == (e["kind"], e["who"], e["reason"]), e["example"]
 
 
