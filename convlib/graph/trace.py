@@ -21,7 +21,6 @@ from .shapes import run
 __all__ = ["GraphRow", "GraphTrace", "trace"]
 
 WIDTH = 74
-BOUND = "* rf is a bound: after an up-sampling step the field depends on position"
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ class GraphTrace:
                 r.kind,
                 _x(r.output_shape),
                 f"{r.params:,}",
-                _pair(r.rf) + ("" if r.field[0].exact and r.field[1].exact else "*"),
+                ("" if r.field[0].exact and r.field[1].exact else "≤") + _pair(r.rf),
                 _pair(r.jump),
                 _pair(r.start),
                 "" if r.unread is None else _x(r.unread),
@@ -109,18 +108,16 @@ class GraphTrace:
             return head[:-1], [line[:-1] for line in body]
         return head, body
 
-    def _foot(self) -> list[str]:
-        foot = [f"input {_x(self.input_shape)}, total params {self.total_params:,}"]
-        if not all(f.exact for r in self.rows for f in r.field):
-            foot.append(BOUND)
-        return foot
+    def _foot(self) -> str:
+        return f"input {_x(self.input_shape)}, total params {self.total_params:,}"
 
     def table(self, compact: bool = False) -> str:
         """A fixed-width text table, at most 74 columns; long names are shortened in the middle.
 
         ``compact=True`` leaves out the input row (the last line names the input) and the ``left``
-        column (cells of real input no window reads). An ``rf`` marked ``*`` is a bound, said in
-        a last line (:attr:`convlib.graph.field.Field.exact`).
+        column (cells of real input no window reads). An ``rf`` written ``≤n`` is a bound: past an
+        up-sampling step each output's field lies inside the interval of ``n`` cells but depends
+        on the position (:attr:`convlib.graph.field.Field.exact`).
         """
         head, body = self._cells(compact)
         widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
@@ -138,7 +135,7 @@ class GraphTrace:
             for line in [head, *body]
         ]
         lines.insert(1, "-" * min(WIDTH, max(len(line) for line in lines)))
-        return "\n".join(lines + self._foot())
+        return "\n".join([*lines, self._foot()])
 
     def _repr_html_(self) -> str:
         head, body = self._cells(False)
@@ -146,8 +143,8 @@ class GraphTrace:
         rows = "".join(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in line) + "</tr>" for line in body
         )
-        foot = "".join(f"<p>{html.escape(line)}</p>" for line in self._foot())
-        return f"<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table>{foot}"
+        foot = html.escape(self._foot())
+        return f"<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table><p>{foot}</p>"
 
     def to_dict(self) -> dict:
         """Plain lists and numbers, ready for ``json.dumps``."""
