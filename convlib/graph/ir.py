@@ -283,7 +283,3 @@ class Graph:
             if node.name == name:
                 return node
         raise KeyError(f"no node named {name!r} in this graph")
-
-    def consumers(self, name: str) -> list[Node]:
-        """The nodes that take ``name`` as an input."""
-        return [n for n in self.nodes if name in n.inputs]
