@@ -196,8 +196,6 @@ KERAS_SIZES = {  # small sizes (where refusals live) and a few odd and even ones
     "efficientnet": [*range(1, 9), 31, 32],
     "mobilenet_v3": [*range(1, 9), 31, 32],
     "convnext": [*range(1, 13), 31, 32],
-    # from 31 up (below, see test_keras_applications_small_sizes)
-    "applications_mobilenet_v3_small": [31, 32, 47, 48],
 }
 
 
@@ -228,18 +226,23 @@ def test_keras_reader_names_what_it_read(keras_models):
     assert {"Add", "Relu6", "Multiply"} <= ops  # Keras 3 operations, not layers
 
 
-def test_keras_applications_small_sizes(keras_models):
+@pytest.mark.slow  # building it takes 12-20 s on a loaded machine
+def test_keras_applications_mobilenet_v3_small():
     """Below 31, keras.applications' MobileNetV3Small feeds a 2x2 map to a 3x3 "valid" stride-2
     DepthwiseConv2D. Keras's layer refuses that input on its own ("Computed output size would be
     zero or negative"); inside the functional model TensorFlow's kernel runs it anyway and returns
     a 2x2 map. convlib follows the layer's rule and names the layer: the one place in these tests
     where it refuses a size a framework runs (the sizes in between give degenerate maps)."""
-    from zoo_modern import _keras
+    from zoo_modern import _keras, keras_applications_small
 
     keras, L = _keras()
     with pytest.raises(ValueError, match="Computed output size would be zero or negative"):
         L.DepthwiseConv2D(3, strides=2)(np.zeros((1, 2, 2, 16), np.float32))
-    model = keras_models["applications_mobilenet_v3_small"]
+    model = keras_applications_small()
+    graph = from_model(model)
+    for n in (31, 32, 47, 48):  # from 31 up every map is one TensorFlow's own rules allow
+        assert input_sizes(graph, n, n) == [n]
+        assert run(graph, (3, n, n))[graph.output].shape == keras_shape(model, n)
     assert keras_shape(model, 1) == (432, 2, 2)
     scan = scan_sizes(model, 1, 1)
     assert scan.reasons() == {"expanded_conv_depthwise (DepthwiseConv2D)": [1]}

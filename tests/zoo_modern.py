@@ -428,15 +428,19 @@ def keras_convnext(width: int = 8):
 
 
 def keras_modern() -> dict:
-    """Every modern Keras test model by name, and keras.applications' MobileNetV3Small (no weights)."""
+    """Every modern Keras test model by name."""
     keras, _ = _keras()
     keras.utils.set_random_seed(0)
-    small = keras.applications.MobileNetV3Small(
-        input_shape=(None, None, 3), alpha=0.75, minimalistic=False, include_top=False, weights=None,
-        include_preprocessing=True,
-    )  # fmt: skip
     return {
         "xception": keras_xception(), "efficientnet": keras_efficientnet(),
         "mobilenet_v3": keras_mobilenet_v3(), "convnext": keras_convnext(),
-        "applications_mobilenet_v3_small": small,
     }  # fmt: skip
+
+
+def keras_applications_small():
+    """keras.applications' MobileNetV3Small without weights (no download), any input size."""
+    keras, _ = _keras()
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV3Small(
+        input_shape=(None, None, 3), alpha=0.75, include_top=False, weights=None, include_preprocessing=True
+    )
