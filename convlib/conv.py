@@ -1,19 +1,22 @@
-"""2-D convolution (cross-correlation, as in TensorFlow and PyTorch).
+"""2-D convolution (cross-correlation, as in TensorFlow and PyTorch): validate, pad, engine, bias.
 
-:func:`conv2d` validates the call once (:func:`convlib.layout.prepare_arrays`), pads the input
-(:func:`convlib.padding.apply_padding`), runs one engine of :mod:`convlib.engines` and adds the
-bias; ``algorithm="auto"``, the default, hands the validated arrays to the fast room instead.
+:func:`conv2d` checks its arguments once (:func:`convlib.layout.prepare_arrays`) and hands the
+arrays to :func:`convolve`, the one dispatch that :mod:`convlib.transpose` and :mod:`convlib.grad`
+use too: a named algorithm pads the input (:func:`convlib.padding.apply_padding`) and runs its
+reference engine from :mod:`convlib.engines`; ``"auto"``, the default, runs the fast room,
+:mod:`convlib.fast` (the only core module that enters it is this one).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .engines import ENGINES, check_supported
-from .layout import prepare_arrays, restore_layout
+from .engines import ENGINES, LIMITED, check_supported
+from .layout import prepare_arrays
 from .padding import apply_padding, check_mode_pads
+from .shapes import ConvGeometry
 
-__all__ = ["conv2d", "conv2d_naive"]
+__all__ = ["conv2d", "conv2d_naive", "convolve"]
 
 
 def conv2d(
@@ -34,76 +37,92 @@ def conv2d(
     Parameters
     ----------
     x : array_like
-        Input, ``(N, H, W, C)`` for ``data_format="NHWC"`` or ``(N, C, H, W)`` for
-        ``"NCHW"``; a 3-D input without the batch axis gives a 3-D output.
+        ``(N, H, W, C)`` for ``data_format="NHWC"``, ``(N, C, H, W)`` for ``"NCHW"``; a 3-D
+        input (no batch axis) gives a 3-D output.
     w : array_like
-        Kernel: HWIO ``(kh, kw, C/groups, C_out)`` for NHWC, as ``tf.nn.conv2d`` takes it;
-        OIHW ``(C_out, C/groups, kh, kw)`` for NCHW, as ``torch.nn.functional.conv2d``.
+        HWIO ``(kh, kw, C/groups, C_out)`` for NHWC (as ``tf.nn.conv2d``), OIHW
+        ``(C_out, C/groups, kh, kw)`` for NCHW (as ``torch.nn.functional.conv2d``).
     b : array_like, optional
-        Bias of shape ``(C_out,)``.
+        Bias ``(C_out,)``.
     stride, dilation : int or (int, int)
-        Step between windows and spacing between kernel taps.
-    padding : {"valid", "same", "full"} or int or (int, int) or ((int, int), (int, int))
-        ``"same"`` follows TensorFlow: output ``ceil(n / s)``, the odd extra cell at the
-        bottom/right, valid with any stride and dilation. ``"full"`` pads ``d*(k-1)`` on
-        both sides. Numbers are ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``.
+    padding : {"valid", "same", "full"}, int, (int, int) or ((int, int), (int, int))
+        ``"same"`` is TensorFlow's (``ceil(n / s)`` outputs, the odd pad cell after); ``"full"``
+        pads ``d*(k-1)`` per side; numbers are ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``.
     groups : int
-        Split channels into ``groups`` independent convolutions (``groups == C`` is depthwise).
+        Independent channel groups (``groups == C``: depthwise).
     data_format : {"NHWC", "NCHW"}
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
-        What the padded cells hold, with PyTorch's meaning.
+        What the padded cells hold, as in PyTorch.
     algorithm : str
-        ``"auto"``: the fast room, :func:`convlib.fast.conv2d_auto`, which picks an engine per
-        layer and keeps its workspace under 64 MiB. Or a reference engine's name from
-        :data:`convlib.engines.ENGINES` (``"naive"``, ``"im2col"``, ``"winograd_f4"``, ...):
-        the plain NumPy engine, run on the whole padded input.
+        ``"auto"``: the fast room (:func:`convlib.fast.conv2d_auto`); or a reference engine of
+        :data:`convlib.engines.ENGINES` (``"naive"``, ``"im2col"``, ``"winograd_f4"``, ...).
 
     Returns
     -------
     numpy.ndarray
-        ``(N, H_out, W_out, C_out)`` or ``(N, C_out, H_out, W_out)``, in the input's dtype.
+        ``(N, H_out, W_out, C_out)`` or ``(N, C_out, H_out, W_out)``, in ``x``'s dtype.
 
     Raises
     ------
     ValueError
-        Any invalid argument, with the parameter and sizes named (see
-        :func:`convlib.shapes.check_conv_shapes`), before anything is allocated; an unknown
-        algorithm, or an engine that cannot run the layer (Winograd needs 3x3 and stride 1).
+        Any invalid argument, naming it and the sizes, before anything large is allocated
+        (:func:`convlib.shapes.check_conv_shapes`); an algorithm that is unknown or cannot run the layer.
 
     Shape
     -----
-    Per axis, with ``(p_top, p_bottom)`` the resolved padding::
-
-        H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1
+    ``H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1``, likewise ``W_out``.
 
     Examples
     --------
-    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
-    >>> w = np.ones((2, 2, 1, 1))
-    >>> conv2d(x, w)[0, :, :, 0]
+    >>> conv2d(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((2, 2, 1, 1)))[0, :, :, 0]
     array([[10., 14., 18.],
            [26., 30., 34.],
            [42., 46., 50.]])
-    >>> conv2d(x, w, stride=2, padding="same").shape
-    (1, 2, 2, 1)
-
-    The same computation with torch operations, on a GPU: :func:`convlib.backends.torch.conv2d`.
     """
     x4, w4, b, geo, dtype = prepare_arrays(
         x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )
+    return convolve(x4, w4, b, geo, dtype, padding_mode=padding_mode, algorithm=algorithm)
+
+
+def convolve(
+    x4: np.ndarray,
+    w4: np.ndarray,
+    b,
+    geo: ConvGeometry,
+    dtype,
+    *,
+    padding_mode: str = "zeros",
+    algorithm: str = "auto",
+) -> np.ndarray:
+    """Run the validated convolution ``geo`` on unpadded NHWC ``x4`` and HWIO ``w4``, plus bias ``b``.
+
+    ``"auto"`` hands the arrays to :func:`convlib.fast.conv2d_auto`; a name pads ``x4`` and runs
+    that reference engine. The result has ``geo``'s layout and rank, in ``dtype``.
+
+    Raises
+    ------
+    ValueError
+        ``padding_mode`` unknown or unable to make ``geo``'s pads; ``algorithm`` unknown or unable
+        to run the layer.
+    """
     padding_mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)
     if algorithm == "auto":
         from .fast import conv2d_auto  # blocks, threads, compiled kernels: the benchmark's room
 
         return conv2d_auto(x4, w4, b, geo, padding_mode, dtype)
-    check_supported(algorithm, w4.shape, stride=geo.stride, dilation=geo.dilation, padding_mode=padding_mode)
+    if not isinstance(algorithm, str) or algorithm not in ENGINES or algorithm in LIMITED:
+        check_supported(
+            algorithm, w4.shape, stride=geo.stride, dilation=geo.dilation, padding_mode=padding_mode
+        )
     xp = apply_padding(x4, geo.pads, padding_mode)
     pads = {"pads": geo.pads} if algorithm == "taps" else {}  # the zeros taps skips
     y = ENGINES[algorithm](xp, w4, stride=geo.stride, dilation=geo.dilation, groups=geo.groups, **pads)
     if b is not None:
         y += b
-    return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
+    y = y.astype(dtype, copy=False)
+    y = np.ascontiguousarray(y.transpose(0, 3, 1, 2) if geo.data_format == "NCHW" else y)
+    return y if geo.batch is not None else y[0]
 
 
 def conv2d_naive(
@@ -120,13 +139,27 @@ def conv2d_naive(
 ) -> np.ndarray:
     """The teaching version of :func:`conv2d`: one explicit window per output position.
 
-    Same arguments, checks and result as :func:`conv2d`; the loop in
-    :func:`convlib.engines.naive.conv` is the definition the fast engines are tested against.
+    Same arguments, checks, result and ``Shape`` as :func:`conv2d` (``algorithm="naive"``); the
+    loop in :func:`convlib.engines.naive.conv` is the definition the other engines are tested against.
+
+    Parameters
+    ----------
+    x, w, b, stride, padding, dilation, groups, data_format, padding_mode
+        As for :func:`conv2d`.
+
+    Returns
+    -------
+    numpy.ndarray
+        As :func:`conv2d`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`conv2d`.
 
     Examples
     --------
-    >>> x = np.arange(9.0).reshape(3, 3, 1)
-    >>> conv2d_naive(x, np.ones((2, 2, 1, 1)))[:, :, 0]
+    >>> conv2d_naive(np.arange(9.0).reshape(3, 3, 1), np.ones((2, 2, 1, 1)))[:, :, 0]
     array([[ 8., 12.],
            [20., 24.]])
     """

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from .engines.windows import windows
-from .layout import as_float_array, check_same_dtype, prepare_conv, restore_layout, to_channels_last
-from .padding import PADDING_MODES, apply_padding, normalize_padding_mode
-from .shapes import WindowAxis, conv_axis
+from .layout import as_float_array, dtype_error, nchw, prepare_arrays, to_channels_last
+from .padding import apply_padding, check_mode_pads, source_index
+from .shapes import ConvGeometry, WindowAxis, conv_axis
 from .transpose import transpose_nhwc
 
 __all__ = ["conv2d_backward", "gradient_coverage"]
@@ -75,45 +75,39 @@ def conv2d_backward(
     (array([[ 8., 12.],
            [20., 24.]]), array([4.]))
     """
-    mode = normalize_padding_mode(padding_mode)
-    x4, w4, _, geo, dtype = prepare_conv(
+    x4, w4, _, geo, dtype = prepare_arrays(
         x, w, None, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
     )
-    xp = apply_padding(x4, geo.pads, mode)  # also refuses reflect/circular pads that are too wide
+    mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)
     g = as_float_array(grad_out, "grad_out")
-    check_same_dtype(x=np.asarray(x), grad_out=g)
+    if g.dtype != dtype:
+        raise dtype_error({"x": dtype, "grad_out": g.dtype})
     if g.shape != geo.output_shape:
         raise ValueError(f"grad_out must have the forward output shape {geo.output_shape}, got {g.shape}")
     g4 = to_channels_last(g, geo.data_format).astype(x4.dtype, copy=False)
     # grad_x of the padded input is the transposed convolution of the forward conv over the padded
     # input at padding 0; the cells past the last window (dropped by the floor) get no gradient.
-    axes = [WindowAxis(a.padded, a.k, a.stride, a.dilation, 0, 0, a.out) for a in geo.axes]
-    gxp = transpose_nhwc(g4, w4, axes, groups=geo.groups)
-    gx = _fold(gxp, geo.in_hw, geo.pads, mode)
-    gw = _grad_kernel(xp, g4, w4.shape, geo)
-    gb = g4.sum(axis=(0, 1, 2))
-    gx = restore_layout(gx.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
+    axes = tuple(WindowAxis(a.padded, a.k, a.stride, a.dilation, 0, 0, a.out) for a in geo.axes)
+    scatter = ConvGeometry(x4.shape[0], geo.out_channels, geo.in_channels, geo.groups, axes, "NHWC")
+    gx = _fold(transpose_nhwc(g4, w4, None, scatter, x4.dtype), geo.in_hw, geo.pads, mode)
+    gw = _grad_kernel(apply_padding(x4, geo.pads, mode), g4, w4.shape, geo)
+    gx = gx.astype(dtype, copy=False)
+    gx = nchw(gx) if geo.data_format == "NCHW" else gx
     gw = gw if geo.data_format == "NHWC" else gw.transpose(3, 2, 0, 1)
-    return gx, np.ascontiguousarray(gw.astype(dtype, copy=False)), gb.astype(dtype, copy=False)
-
-
-def _source_matrix(n: int, pads: tuple[int, int], mode: str) -> np.ndarray:
-    """``M[padded_index, source_index] = 1`` where the padded cell is a copy of that pixel."""
-    if mode == "zeros":
-        src = np.pad(np.arange(n), pads, mode="constant", constant_values=-1)
-    else:  # np.pad of the indices yields, for each padded cell, the pixel it copies
-        src = np.pad(np.arange(n), pads, mode=PADDING_MODES[mode])
-    m = np.zeros((src.size, n))
-    real = src >= 0
-    m[np.flatnonzero(real), src[real]] = 1.0
-    return m
+    gx = gx if geo.batch is not None else gx[0]
+    return gx, np.ascontiguousarray(gw.astype(dtype, copy=False)), g4.sum(axis=(0, 1, 2)).astype(dtype)
 
 
 def _fold(gxp: np.ndarray, in_hw, pads, mode: str) -> np.ndarray:
-    """Send each padded cell's gradient to its source pixel (or drop it, for zeros)."""
-    mh = _source_matrix(in_hw[0], pads[0], mode).astype(gxp.dtype)
-    mw = _source_matrix(in_hw[1], pads[1], mode).astype(gxp.dtype)
-    return np.einsum("ai,nabc,bj->nijc", mh, gxp, mw, optimize=True)
+    """Send each padded cell's gradient to the pixel it copies (:func:`~convlib.padding.source_index`);
+    a zero cell's gradient is dropped."""
+    mats = []
+    for n, (before, after) in zip(in_hw, pads):
+        src = source_index(n, before, after, mode)
+        m = np.zeros((src.size, n), dtype=gxp.dtype)
+        m[np.flatnonzero(src >= 0), src[src >= 0]] = 1
+        mats.append(m)
+    return np.einsum("ai,nabc,bj->nijc", mats[0], gxp, mats[1], optimize=True)
 
 
 def _grad_kernel(xp: np.ndarray, g4: np.ndarray, w_shape, geo) -> np.ndarray:

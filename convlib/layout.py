@@ -14,31 +14,46 @@ from .shapes.checks import check_conv_shapes
 
 __all__ = [
     "as_float_array",
-    "check_same_dtype",
+    "check_bias",
+    "dtype_error",
     "compute_dtype",
     "nhwc",
     "nchw",
     "hwio",
     "oihw",
     "prepare_arrays",
-    "prepare_conv",
     "restore_layout",
     "to_channels_last",
 ]
 
-FLOAT_DTYPES = (np.float16, np.float32, np.float64)
+# The dtypes convlib takes, each with the one it accumulates in: float16 in float32, rounded once at
+# the end, as both frameworks do on the CPU.
+COMPUTE_DTYPES = {np.float16: np.float32, np.float32: np.float32, np.float64: np.float64}
 
 
 def compute_dtype(dtype) -> type:
-    """The dtype convlib accumulates in: float16 is accumulated in float32 and rounded once at the
-    end, as both frameworks do on the CPU; float32 and float64 are kept.
+    """The dtype convlib accumulates ``dtype`` in (:data:`COMPUTE_DTYPES`).
+
+    Parameters
+    ----------
+    dtype : numpy dtype or its name
+
+    Returns
+    -------
+    type
+        ``numpy.float32`` or ``numpy.float64``.
+
+    Raises
+    ------
+    KeyError
+        Not one of the three float dtypes.
 
     Examples
     --------
-    >>> compute_dtype(np.float16), compute_dtype(np.float64)
+    >>> compute_dtype(np.float16), compute_dtype("float64")
     (<class 'numpy.float32'>, <class 'numpy.float64'>)
     """
-    return np.float32 if np.dtype(dtype) == np.float16 else np.dtype(dtype).type
+    return COMPUTE_DTYPES[np.dtype(dtype).type]
 
 
 def _canonical(a: np.ndarray) -> np.ndarray:
@@ -94,7 +109,28 @@ def oihw(w) -> np.ndarray:
 
 
 def as_float_array(a, name: str) -> np.ndarray:
-    """Return ``a`` as a floating NumPy array, or raise ``ValueError`` naming it."""
+    """``a`` as a NumPy array of float16, float32 or float64, without a copy where it is one.
+
+    Parameters
+    ----------
+    a : array_like
+    name : str
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        ``a`` is not numeric, or not of one of the three float dtypes (naming ``name``).
+
+    Examples
+    --------
+    >>> as_float_array([1.0, 2.0], "x").dtype
+    dtype('float64')
+    """
     if isinstance(a, (str, bytes)) or a is None:
         raise ValueError(f"{name} must be a numeric array, got {type(a).__name__}")
     try:
@@ -103,7 +139,7 @@ def as_float_array(a, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
         raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    if arr.dtype.type not in FLOAT_DTYPES:
+    if arr.dtype.type not in COMPUTE_DTYPES:
         raise ValueError(
             f"{name} must be float16, float32 or float64 (as in TensorFlow and PyTorch), got "
             f"dtype {arr.dtype}; cast it first, e.g. {name}.astype(np.float32)"
@@ -111,19 +147,44 @@ def as_float_array(a, name: str) -> np.ndarray:
     return arr
 
 
-def check_same_dtype(**arrays) -> np.dtype:
-    """The one dtype of the named arrays (``None`` entries are skipped), else ``ValueError``.
+def dtype_error(dtypes: dict) -> ValueError:
+    """The one "dtypes must match" error, for arrays named by the keys of ``dtypes``.
+
+    Parameters
+    ----------
+    dtypes : dict
+        Array name to its (NumPy or torch) dtype.
+
+    Returns
+    -------
+    ValueError
+        To raise.
 
     Examples
     --------
-    >>> check_same_dtype(x=np.zeros(2, np.float32), b=None)
-    dtype('float32')
+    >>> print(dtype_error({"x": np.dtype("float32"), "w": np.dtype("float64")}))
+    dtypes must match: x is float32, w is float64
     """
-    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
-    if len(set(dtypes.values())) > 1:
-        listed = ", ".join(f"{n} is {d}" for n, d in dtypes.items())
-        raise ValueError(f"dtypes must match: {listed}")
-    return next(iter(dtypes.values()))
+    return ValueError("dtypes must match: " + ", ".join(f"{n} is {d}" for n, d in dtypes.items()))
+
+
+def check_bias(shape: tuple, out_channels: int) -> None:
+    """Refuse a bias whose ``shape`` is not ``(out_channels,)``.
+
+    Raises
+    ------
+    ValueError
+        ``"bias b must have shape (C_out,), got ..."``.
+
+    Examples
+    --------
+    >>> check_bias((3,), 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: bias b must have shape (4,), got (3,)
+    """
+    if tuple(shape) != (out_channels,):
+        raise ValueError(f"bias b must have shape ({out_channels},), got {tuple(shape)}")
 
 
 def to_channels_last(x: np.ndarray, fmt: str) -> np.ndarray:
@@ -142,49 +203,43 @@ def restore_layout(y: np.ndarray, fmt: str, batched: bool) -> np.ndarray:
 
 
 def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
-    """The one array prologue: validate the arrays of a call and bring them to NHWC/HWIO.
+    """The one array prologue: validate the arrays of a call, then bring them to NHWC and HWIO.
 
-    ``x``, ``w`` and ``b`` must be floating arrays of one dtype; ``check`` (the shape validator,
-    :func:`~convlib.shapes.check_conv_shapes` or :func:`~convlib.shapes.check_transpose_shapes`)
-    receives their shapes, ``args`` (``stride``, ``padding``, ``data_format`` ...) and the item size
-    of the arrays to come; the bias must have one entry per output channel. Nothing large is
-    allocated before all of this has passed.
+    ``x``, ``w`` and ``b`` must be float arrays of one dtype; ``check``
+    (:func:`~convlib.shapes.check_conv_shapes` or :func:`~convlib.shapes.check_transpose_shapes`)
+    validates their shapes with ``args`` before anything is allocated.
 
     Returns
     -------
     x4, w4, b, geo, dtype
-        The input as 4-D NHWC and the kernel as HWIO (for a transposed convolution: the forward
-        kernel ``(kh, kw, C_out/groups, C_in)``), both in the *compute* dtype
-        (:func:`compute_dtype`), the bias in it too (or ``None``), the geometry ``check``
-        returned, and the inputs' dtype, the dtype of the result.
+        The input as 4-D NHWC, the kernel as HWIO (a transposed convolution's: the forward
+        kernel's) and the bias, all in :func:`compute_dtype`; the geometry ``check`` returned; the
+        inputs' dtype, which the result takes.
+
+    Raises
+    ------
+    ValueError
+        As :func:`as_float_array`, ``check`` and :func:`check_bias`; arrays of two dtypes
+        (:func:`dtype_error`).
 
     Examples
     --------
-    >>> x4, w4, b, geo, dtype = prepare_arrays(np.zeros((3, 5, 5), np.float16), np.zeros((4, 3, 3, 3),
-    ...     np.float16), data_format="NCHW")
+    >>> x4, w4, b, geo, dtype = prepare_arrays(np.zeros((3, 5, 5), np.float16),
+    ...     np.zeros((4, 3, 3, 3), np.float16), data_format="NCHW")
     >>> x4.shape, w4.shape, x4.dtype, dtype, geo.output_shape
     ((1, 5, 5, 3), (3, 3, 3, 4), dtype('float32'), dtype('float16'), (4, 3, 3))
     """
     x, w = as_float_array(x, "x"), as_float_array(w, "w")
     b = None if b is None else as_float_array(b, "b")
-    dtype = check_same_dtype(x=x, w=w, b=b)
-    geo = check(x.shape, w.shape, itemsize=max(x.dtype.itemsize, 4), **args)
-    if b is not None and b.shape != (geo.out_channels,):
-        raise ValueError(f"bias b must have shape ({geo.out_channels},), got {b.shape}")
-    compute = compute_dtype(dtype)
+    dtypes = {"x": x.dtype, "w": w.dtype} | ({} if b is None else {"b": b.dtype})
+    if len(set(dtypes.values())) > 1:
+        raise dtype_error(dtypes)
+    dtype, compute = x.dtype, COMPUTE_DTYPES[x.dtype.type]
+    geo = check(x.shape, w.shape, itemsize=np.dtype(compute).itemsize, **args)
+    if b is not None:
+        check_bias(b.shape, geo.out_channels)
     x4 = x if x.ndim == 4 else x[None]
-    x4, w4 = (x4, w) if geo.data_format == "NHWC" else (x4.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0))
-    return (
-        x4.astype(compute, copy=False),
-        w4.astype(compute, copy=False),
-        None if b is None else b.astype(compute, copy=False),
-        geo,
-        dtype,
-    )
-
-
-def prepare_conv(x, w, b, *, stride, padding, dilation, groups, data_format):
-    """:func:`prepare_arrays` for a convolution (kept while callers move to it)."""
-    return prepare_arrays(
-        x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format
-    )
+    if geo.data_format == "NCHW":
+        x4, w = x4.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0)
+    b = None if b is None else b.astype(compute, copy=False)
+    return x4.astype(compute, copy=False), w.astype(compute, copy=False), b, geo, dtype

@@ -47,16 +47,17 @@ def _as_int(value, name: str) -> int:
 
 
 def check_positive_int(value, name: str) -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer, else raise ``ValueError``.
+    """``value`` as an ``int``, if it is a positive integer; ``name`` is the parameter's name.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not an integer, or not positive.
 
     Examples
     --------
     >>> check_positive_int(2, "stride")
     2
-    >>> check_positive_int(0, "stride")
-    Traceback (most recent call last):
-    ...
-    ValueError: stride must be a positive integer, got 0 (non-positive stride is not supported)
     """
     if type(value) is int and value > 0:  # the common case, checked several times per convolution
         return value
@@ -75,18 +76,17 @@ def check_nonnegative_int(value, name: str) -> int:
 
 
 def normalize_pair(value, name: str, *, allow_zero: bool = False) -> tuple[int, int]:
-    """Parse ``int | (h, w)`` into a pair of positive (or non-negative) ints.
+    """``value``, an int or ``(h, w)``, as a pair of positive (``allow_zero``: non-negative) ints.
+
+    Raises
+    ------
+    ValueError
+        Not an int or a pair, or an entry that is not a positive (non-negative) integer.
 
     Examples
     --------
-    >>> normalize_pair(2, "stride")
-    (2, 2)
-    >>> normalize_pair((1, 3), "dilation")
-    (1, 3)
-    >>> normalize_pair((1, 2, 3), "stride")
-    Traceback (most recent call last):
-    ...
-    ValueError: stride must be an int or a pair (h, w), got (1, 2, 3)
+    >>> normalize_pair(2, "stride"), normalize_pair((1, 3), "dilation")
+    ((2, 2), (1, 3))
     """
     check = check_nonnegative_int if allow_zero else check_positive_int
     if isinstance(value, (str, bytes)):
@@ -139,29 +139,18 @@ def normalize_padding_1d(padding) -> str | tuple[int, int]:
 
 
 def normalize_padding(padding) -> str | Pads:
-    """Parse the 2-D ``padding`` argument.
-
-    Accepted forms: ``"valid"``, ``"same"``, ``"full"`` (any case); ``p``; ``(ph, pw)``;
-    ``((top, bottom), (left, right))``. Words come back lower-case, numbers as
-    ``((top, bottom), (left, right))``.
+    """The 2-D ``padding`` argument: a word (any case), ``p``, ``(ph, pw)`` or ``((top, bottom),
+    (left, right))``, as a lower-case word or ``((top, bottom), (left, right))``.
 
     Raises
     ------
     ValueError
-        Unknown word, negative or non-integer pad, or a tuple of any other form.
+        An unknown word, a negative or non-integer pad, or a tuple of another form.
 
     Examples
     --------
-    >>> normalize_padding(1)
-    ((1, 1), (1, 1))
-    >>> normalize_padding((1, 2))
-    ((1, 1), (2, 2))
-    >>> normalize_padding(((0, 1), (2, 3)))
-    ((0, 1), (2, 3))
-    >>> normalize_padding(-1)
-    Traceback (most recent call last):
-    ...
-    ValueError: padding must be non-negative, got -1
+    >>> normalize_padding("SAME"), normalize_padding((1, 2))
+    ('same', ((1, 1), (2, 2)))
     """
     if isinstance(padding, str):
         if padding.lower() in PADDING_WORDS:
@@ -185,20 +174,16 @@ def normalize_padding(padding) -> str | Pads:
 
 
 def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
-    """Check ``padding_mode`` and that it can make ``pads`` on an input of spatial size ``hw``.
+    """The one check of ``padding_mode`` and of the pads it can make on an input of size ``hw``.
 
-    ``reflect`` mirrors without repeating the edge, so it needs ``padding <= n - 1`` on each side;
-    ``circular`` wraps around once, so it needs ``padding <= n``; ``zeros`` and ``replicate`` make
-    any padding. This is the one place those limits are checked.
+    ``reflect`` mirrors without repeating the edge (pads ``<= n - 1``), ``circular`` wraps once
+    (pads ``<= n``); ``zeros`` and ``replicate`` make any padding.
 
     Parameters
     ----------
     hw : (int, int)
-        Height and width of the unpadded input.
     pads : ((int, int), (int, int))
-        ``((top, bottom), (left, right))``.
-    mode : {"zeros", "reflect", "replicate", "circular"}
-        PyTorch's ``padding_mode`` (any case).
+    mode : {"zeros", "reflect", "replicate", "circular"} (any case)
 
     Returns
     -------
@@ -208,15 +193,12 @@ def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
     Raises
     ------
     ValueError
-        An unknown mode, or a pad wider than ``reflect``/``circular`` can make (naming the axis).
+        An unknown mode, or a pad wider than the mode can make.
 
     Examples
     --------
-    >>> check_mode_pads((5, 5), ((1, 1), (4, 4)), "REFLECT")
-    'reflect'
     >>> check_mode_pads((5, 5), ((5, 5), (0, 0)), "reflect")
     Traceback (most recent call last):
-    ...
     ValueError: padding_mode='reflect' needs padding <= 4 on the height axis of size 5, got (5, 5)
     """
     if mode == "zeros":  # the default, checked on every convolution
@@ -264,11 +246,15 @@ def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.nda
 
 
 def apply_padding(x: np.ndarray, pads: Pads, mode: str = "zeros", axes=(1, 2)) -> np.ndarray:
-    """Pad the two spatial ``axes`` of ``x`` by ``((top, bottom), (left, right))``.
+    """``x`` padded on its two spatial ``axes`` by ``pads``, ``((top, bottom), (left, right))``.
 
-    ``mode`` has PyTorch's meaning: ``zeros``; ``reflect`` (mirror without repeating the
-    edge, needs pad < size); ``replicate`` (repeat the edge); ``circular`` (wrap around,
-    needs pad <= size); see :func:`check_mode_pads`.
+    ``mode`` is PyTorch's ``padding_mode`` (see :func:`source_index`); the result is ``x`` itself
+    when every pad is 0.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_mode_pads`.
 
     Examples
     --------

@@ -6,20 +6,23 @@ division floors), so going back is ambiguous: ``output_padding`` picks the size.
 How it is computed: through the forward machinery. The input is *dilated* by the stride
 (``s - 1`` zeros between neighbours), padded by ``d*(k-1) - p`` on each side (a negative
 amount crops), and convolved at stride 1 with the kernel flipped in space and with input
-and output channels swapped per group. This is exactly the adjoint (transpose) of the
-forward convolution with the same weight, which :mod:`convlib.grad` uses for ``grad_x``.
-It spends ``s*s`` times the necessary multiplications on the inserted zeros; a scatter
-(col2im) would avoid that, but the version here reuses the tested engines unchanged.
+and output channels swapped per group, by :func:`convlib.conv.convolve`, the dispatch
+:func:`convlib.conv2d` uses. This is exactly the adjoint (transpose) of the forward
+convolution with the same weight, which :mod:`convlib.grad` uses for ``grad_x``. It spends
+``s*s`` times the necessary multiplications on the inserted zeros; a scatter (col2im) would
+avoid that, but the version here reuses the tested engines unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .engines import select_engine
-from .layout import prepare_arrays, restore_layout
+from .conv import convolve
+from .layout import prepare_arrays
 from .padding import check_positive_int
 from .shapes import (
+    ConvGeometry,
+    WindowAxis,
     check_transpose_shapes,
     conv_output_size,
     conv_transpose_output_size,
@@ -109,40 +112,33 @@ def conv_transpose2d(
         data_format=data_format,
     )
     # Both layouts name the forward conv's kernel: w_fwd is its HWIO, (kh, kw, C_out/g, C_in).
-    y = transpose_nhwc(x4, w_fwd, geo.axes, groups=geo.groups)
-    if b is not None:
-        y += b
-    return restore_layout(y.astype(dtype, copy=False), geo.data_format, geo.batch is not None)
+    return transpose_nhwc(x4, w_fwd, b, geo, dtype)
 
 
-def transpose_nhwc(x, w_fwd, axes, *, groups) -> np.ndarray:
-    """Core on NHWC ``x`` and the forward HWIO kernel ``(kh, kw, C_out/g, C_in)``; no checks.
+def transpose_nhwc(x4: np.ndarray, w_fwd: np.ndarray, b, geo: ConvGeometry, dtype) -> np.ndarray:
+    """The validated transposed convolution ``geo`` of NHWC ``x4``, as one forward convolution.
 
-    ``axes`` are the :class:`~convlib.shapes.WindowAxis` records of the forward convolution being
-    transposed (from :func:`convlib.shapes.transpose_axes`): its stride, dilation, crops and
-    output padding.
+    ``w_fwd`` is the forward HWIO kernel ``(kh, kw, C_out/g, C_in)``, ``geo`` the record of
+    :func:`~convlib.shapes.check_transpose_shapes` (its axes describe the forward convolution being
+    transposed). The result has ``geo``'s layout and rank, in ``dtype``, with ``b`` added.
     """
-    n, _, _, cin = x.shape
+    n, _, _, cin = x4.shape
     kh, kw, cout_g, _ = w_fwd.shape
-    (sh, sw), (dh, dw) = (a.stride for a in axes), (a.dilation for a in axes)
-    z = np.zeros((n, axes[0].zero_inserted, axes[1].zero_inserted, cin), dtype=x.dtype)
-    z[:, ::sh, ::sw] = x
+    z = np.zeros((n, geo.axes[0].zero_inserted, geo.axes[1].zero_inserted, cin), dtype=x4.dtype)
+    z[:, :: geo.stride[0], :: geo.stride[1]] = x4
     # Flip in space; per group swap (C_out/g, C_in/g) -> (C_in/g, C_out/g), keeping groups in order.
-    cin_g = cin // groups
-    k = w_fwd[::-1, ::-1].reshape(kh, kw, cout_g, groups, cin_g).transpose(0, 1, 4, 3, 2)
-    k = np.ascontiguousarray(k.reshape(kh, kw, cin_g, groups * cout_g))
-    widths = [(a.window - 1 - a.before, a.window - 1 - a.after + a.left) for a in axes]
-    zp = _pad_or_crop(z, widths)
-    engine = select_engine("auto", zp.shape, k.shape, stride=(1, 1), dilation=(dh, dw), groups=groups)
-    return engine(zp, k, stride=(1, 1), dilation=(dh, dw), groups=groups)
-
-
-def _pad_or_crop(z, widths):
-    """Zero-pad axes 1 and 2 by ``(before, after)``; a negative amount crops instead."""
-    crop = tuple(slice(max(-a, 0), z.shape[i + 1] - max(-b, 0)) for i, (a, b) in enumerate(widths))
-    z = z[:, crop[0], crop[1]]
-    pads = [(0, 0)] + [(max(a, 0), max(b, 0)) for a, b in widths] + [(0, 0)]
-    return np.pad(z, pads)
+    cin_g = cin // geo.groups
+    k = w_fwd[::-1, ::-1].reshape(kh, kw, cout_g, geo.groups, cin_g).transpose(0, 1, 4, 3, 2)
+    k = np.ascontiguousarray(k.reshape(kh, kw, cin_g, geo.groups * cout_g))
+    # Pad by d*(k-1) - p per side (plus the output padding after); a negative amount crops.
+    crops, axes = [], []
+    for a, size in zip(geo.axes, z.shape[1:3]):
+        before, after = a.window - 1 - a.before, a.window - 1 - a.after + a.left
+        cut = (max(-before, 0), max(-after, 0))
+        crops.append(slice(cut[0], size - cut[1]))
+        axes.append(WindowAxis(size - sum(cut), a.k, 1, a.dilation, max(before, 0), max(after, 0), a.n))
+    adjoint = ConvGeometry(geo.batch, cin, geo.out_channels, geo.groups, tuple(axes), geo.data_format)
+    return convolve(z[:, crops[0], crops[1]], k, b, adjoint, dtype)
 
 
 def output_padding_for(

@@ -435,8 +435,7 @@ def test_depthwise_rows_match_naive(threads, rng, monkeypatch, run_bytes):
 
 def test_the_core_does_not_enter_the_fast_room():
     # Arrows point one way: the fast room imports the reference engines, never the reverse. Only
-    # conv2d's "auto" enters it, and engines/__init__ forwards the names that moved there
-    # (set_threads, select_engine, ...) until convlib/__init__ and transpose.py import them from it.
+    # conv.py's dispatch (convolve, which conv2d, transpose and grad share) enters it, for "auto".
     import ast
     from pathlib import Path
 
@@ -450,4 +449,4 @@ def test_the_core_does_not_enter_the_fast_room():
                 names = [node.module or "", *(a.name for a in node.names)]
                 if any(n == "fast" or n.startswith("fast.") or ".fast" in n for n in names):
                     entering.add(str(path.relative_to(root)))
-    assert entering <= {"conv.py", "engines/__init__.py"}, entering
+    assert entering <= {"conv.py"}, entering

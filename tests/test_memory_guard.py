@@ -61,7 +61,7 @@ def test_memory_limit_follows_the_resource_limit():
     code = textwrap.dedent(
         f"""
         import resource
-        from convlib.shapes.checks import memory_limit_bytes
+        from convlib.shapes.memory import memory_limit_bytes
         before = memory_limit_bytes()
         resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
         after = memory_limit_bytes()

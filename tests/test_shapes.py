@@ -148,7 +148,7 @@ def test_validated_geometries_are_kept_by_exact_arguments(monkeypatch):
     same = checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=np.int64(2), padding="same")
     assert same == first and same is not first  # another key: validated on its own
     arr = checks.check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=np.array([2, 2]), padding="same")
-    assert arr == first  # unhashable: validated every time, never kept
+    assert arr == first  # an array: kept under its own repr, not under the ints' key
     # A refusal is never kept: the same bad call is refused again.
     for _ in range(2):
         with pytest.raises(ValueError, match="kernel expects 4 input channels"):

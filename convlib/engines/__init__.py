@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from . import depthwise, fft, im2col, naive, shifted, taps, winograd
 
-__all__ = ["ENGINES", "check_supported", "supports"]
+__all__ = ["ENGINES", "LIMITED", "check_supported", "supports"]
 
 ENGINES = {
     "naive": naive.conv,
@@ -36,13 +36,37 @@ ENGINES = {
     "fft": fft.conv,
     "depthwise": depthwise.conv,
 }
+# The engines that cannot run every layer: the ones check_supported has a rule for.
+LIMITED = frozenset({"taps", "winograd_f2", "winograd_f4", "depthwise"})
 
 
-def check_supported(algorithm, w_shape, *, stride, dilation, padding_mode: str = "zeros") -> None:
-    """Raise ``ValueError`` unless reference engine ``algorithm`` exists and can run this layer.
+def check_supported(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "zeros") -> None:
+    """Refuse a reference engine that does not exist or cannot run this layer.
 
-    Winograd takes 3x3 kernels with stride 1, depthwise one input channel per group, taps
-    zero padding only (it skips the zeros instead of reading them).
+    Winograd takes 3x3 kernels with stride 1, depthwise one input channel per group, taps zero
+    padding only (it skips the zeros instead of reading them); the others run every layer.
+
+    Parameters
+    ----------
+    algorithm : str
+        A name of :data:`ENGINES`.
+    w_shape : tuple of int
+        The HWIO kernel shape.
+    stride, dilation : (int, int)
+    padding_mode : str
+        The checked ``padding_mode`` of the call.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, or the limit the layer breaks.
+
+    Examples
+    --------
+    >>> check_supported("winograd_f2", (3, 3, 8, 8), stride=(2, 2), dilation=(1, 1))
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: winograd needs a 3x3 kernel with stride 1; got kernel 3x3, stride (2, 2) ...
     """
     if not isinstance(algorithm, str) or algorithm not in ENGINES:
         raise ValueError(f"algorithm must be 'auto' or one of {sorted(ENGINES)}, got {algorithm!r}")
@@ -69,21 +93,3 @@ def supports(algorithm: str, w_shape, *, stride, dilation, padding_mode: str = "
     except ValueError:
         return False
     return True
-
-
-# Moved to the fast room; forwarded until convlib/__init__.py, transpose.py and chapter 12 import
-# them from convlib.fast (the only arrow from this room into the fast one; it goes when they do).
-_MOVED = {
-    *("set_threads", "get_threads", "release_workspace", "select_engine", "choose_algorithm"),
-    *("depthwise_jit", "grouped_jit", "planes_jit", "FFT_MIN_TAPS", "PLANES_MAX_CHANNELS"),
-    *("TAPS_MAX_USEFUL", "TAPS_MIN_CHANNELS", "WINOGRAD_F2_MIN_TILES", "WINOGRAD_F4_MIN_TILES"),
-    *("WINOGRAD_MAX_CHANNELS", "WINOGRAD_MAX_PHASES", "WINOGRAD_MIN_CHANNELS"),
-}
-
-
-def __getattr__(name):
-    if name in _MOVED:
-        from .. import fast
-
-        return getattr(fast, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

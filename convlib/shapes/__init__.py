@@ -13,7 +13,7 @@ windows (``ceil`` instead of ``floor`` in pooling's ``ceil_mode``).
 
 Modules, from the bottom of the house up: :mod:`.window` (the formula, the padding words and
 the per-axis :class:`WindowAxis`), :mod:`.geometry` (the resolvers that build it from the user's
-arguments), :mod:`.checks` (the one validator of shape tuples and the memory guard), and the
+arguments), :mod:`.checks` (the one validator of shape tuples), :mod:`.memory` (the memory guard), and the
 one-axis views :mod:`.conv`, :mod:`.transpose`, :mod:`.pool`.
 Everything is re-exported here.
 """
@@ -21,7 +21,6 @@ Everything is re-exported here.
 from .checks import (
     ConvGeometry,
     PoolGeometry,
-    check_allocation,
     check_conv_shapes,
     check_data_format,
     check_pool_shape,
@@ -44,6 +43,7 @@ from .geometry import (
     transpose_axis,
     window_count,
 )
+from .memory import check_allocation
 from .pool import adaptive_pool_bounds, pool_output_size, pool_padding_1d
 from .transpose import conv_transpose_output_size, transpose_padding_1d
 

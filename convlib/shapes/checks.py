@@ -5,7 +5,8 @@ before it touches an array: :func:`check_conv_shapes`, :func:`check_transpose_sh
 :func:`check_pool_shape`. Each returns a small frozen record with the resolved
 :class:`~convlib.shapes.geometry.WindowAxis` of both spatial axes, and each refuses, with a
 ``ValueError`` naming the parameter and the sizes, anything malformed — including sizes that
-would not fit in this machine's memory (:func:`check_allocation`), *before* anything is allocated.
+would not fit in memory (:func:`~convlib.shapes.memory.check_allocation`), *before* anything is
+allocated.
 
 Nothing here imports an array library's arrays: the module works on tuples of ints.
 """
@@ -13,17 +14,11 @@ Nothing here imports an array library's arrays: the module works on tuples of in
 from __future__ import annotations
 
 import functools
-import math
-import os
 from dataclasses import dataclass
 
 from ..padding import check_positive_int, normalize_padding
 from .geometry import WindowAxis, _conv_axes, pool_axes, transpose_axes
-
-try:
-    import resource
-except ImportError:  # not on a POSIX system: physical memory is the only limit
-    resource = None
+from .memory import check_allocation
 
 __all__ = [
     "DATA_FORMATS",
@@ -34,8 +29,6 @@ __all__ = [
     "check_conv_shapes",
     "check_transpose_shapes",
     "check_pool_shape",
-    "check_allocation",
-    "memory_limit_bytes",
 ]
 
 DATA_FORMATS = ("NHWC", "NCHW")
@@ -99,72 +92,6 @@ def _split(shape, kernel_shape, data_format, layouts=("", ""), name: str = "x"):
     return fmt, batch, h, w, c, (k if fmt == "NHWC" else (k[2], k[3], k[1], k[0]))
 
 
-# Below this many bytes an array is allowed without asking the system (one page-table walk of
-# /proc costs more than a small layer); the hostile-size tests allow 16 MiB before a refusal.
-_ALWAYS_FITS = 1 << 24
-
-
-def memory_limit_bytes() -> int:
-    """The most one array may take: this machine's physical memory, or less where the process's
-    resource limits (``RLIMIT_AS``, ``RLIMIT_DATA``: ``ulimit -v``, ``ulimit -d``) leave less room,
-    less what the process already uses of them (read from ``/proc/self/statm`` where it exists).
-    """
-    try:
-        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not on a POSIX system: assume a generous 64 GiB
-        limit = 64 << 30
-    if resource is None:
-        return limit
-    for kind, field in ((resource.RLIMIT_AS, 0), (resource.RLIMIT_DATA, 5)):
-        soft = resource.getrlimit(kind)[0]
-        if soft != resource.RLIM_INFINITY:
-            limit = min(limit, soft - _used_bytes(field))
-    return max(limit, 0)
-
-
-def _used_bytes(field: int) -> int:
-    """Field ``field`` of ``/proc/self/statm`` in bytes (0: address space, 5: data and stack); 0
-    where there is no such file."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def check_allocation(shape, itemsize: int, *, what: str, blame) -> None:
-    """Refuse an array of ``shape`` that would not fit in memory, naming the parameter to blame.
-
-    ``blame`` is a string, or a function returning one (called only to word a refusal). The
-    limit is :func:`memory_limit_bytes`: physical memory and the process's resource limits.
-
-    Raises
-    ------
-    ValueError
-        ``"<blame> makes <what> (<shape>) need N GiB, more than the M GiB this process may
-        allocate"``.
-
-    Examples
-    --------
-    >>> check_allocation((2, 3), 8, what="the output", blame="padding=1")
-    >>> check_allocation((1, 10**9, 10**9, 3), 4, what="the padded input", blame="padding=10**9")
-    ... # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: padding=10**9 makes the padded input (1, 1000000000, 1000000000, 3) need ... GiB, ...
-    """
-    nbytes = math.prod(map(int, shape)) * int(itemsize)
-    if nbytes <= _ALWAYS_FITS:
-        return
-    limit = memory_limit_bytes()
-    if nbytes > limit:
-        raise ValueError(
-            f"{blame() if callable(blame) else blame} makes {what} {tuple(map(int, shape))} need "
-            f"{nbytes / 2**30:,.1f} GiB, more than the {limit / 2**30:,.1f} GiB this process may "
-            "allocate (physical memory and resource limits)"
-        )
-
-
 @dataclass(frozen=True)
 class ConvGeometry:
     """Every size of one 2-D convolution (or transposed convolution), after validation.
@@ -223,21 +150,6 @@ _GEOMETRIES: dict = {}
 _GEOMETRIES_MAX = 1024
 
 
-def _plain(value) -> bool:
-    """An exact ``int`` or ``str``, or a tuple of such (``bool`` and NumPy integers are not)."""
-    t = type(value)
-    return t is int or t is str or (t is tuple and all(map(_plain, value)))
-
-
-def _typed_key(value):
-    """``value`` with the type of every element beside it (``True`` and ``1`` differ, so do ``2``
-    and ``2.0``); raises ``TypeError`` for an unhashable element (an array: not cached)."""
-    if isinstance(value, (tuple, list)):
-        return (type(value), tuple(_typed_key(v) for v in value))
-    hash(value)
-    return (type(value), value)
-
-
 def check_conv_shapes(
     input_shape,
     kernel_shape,
@@ -273,12 +185,9 @@ def check_conv_shapes(
     A geometry once validated is kept (by the exact arguments, types included), so a repeated
     call returns the same frozen record; refusals are never kept.
     """
-    args = (input_shape, kernel_shape, stride, padding, dilation, groups, data_format, itemsize)
-    try:  # plain ints, strings and tuples of them (the usual call) are their own key
-        key = args if all(map(_plain, args)) else _typed_key(args)
-    except TypeError:
-        key = None
-    if key is not None and key in _GEOMETRIES:
+    # The key is the arguments' repr, which tells types apart: True from 1, 2.0 and np.int64(2) from 2.
+    key = repr((input_shape, kernel_shape, stride, padding, dilation, groups, data_format, itemsize))
+    if key in _GEOMETRIES:
         return _GEOMETRIES[key]
     layouts = ("HWIO (kh, kw, C_in/groups, C_out)", "OIHW (C_out, C_in/groups, kh, kw)")
     fmt, batch, h, w, c, (kh, kw, cin_g, cout) = _split(input_shape, kernel_shape, data_format, layouts)
@@ -294,11 +203,9 @@ def check_conv_shapes(
     blame = functools.partial(_blame_axes, axes, padding)
     check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
     check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
-    geo = ConvGeometry(batch, c, cout, groups, axes, fmt)
-    if key is not None:
-        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
-            _GEOMETRIES.clear()
-        _GEOMETRIES[key] = geo
+    if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+        _GEOMETRIES.clear()
+    geo = _GEOMETRIES[key] = ConvGeometry(batch, c, cout, groups, axes, fmt)
     return geo
 
 
