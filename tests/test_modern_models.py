@@ -246,3 +246,25 @@ def test_keras_applications_mobilenet_v3_small():
     assert keras_shape(model, 1) == (432, 2, 2)
     scan = scan_sizes(model, 1, 1)
     assert scan.reasons() == {"expanded_conv_depthwise (DepthwiseConv2D)": [1]}
+
+
+def test_spatial_attention_gate():
+    """CBAM's spatial gate: a mean and a max over channels, a 7x7 conv, then (1, H, W) times (C, H, W)."""
+
+    class CBAM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.gate = nn.Conv2d(3, 4, 3, stride=2), nn.Conv2d(2, 1, 7, padding=3)
+
+        def forward(self, x):
+            y = self.conv(x)
+            pooled = torch.cat([y.mean(1, keepdim=True), y.max(dim=1, keepdim=True)[0]], dim=1)
+            return y * torch.sigmoid(self.gate(pooled))
+
+    model = CBAM().eval()
+    real = [n for n in range(1, 12) if torch_shapes(model, (3, n, n))]
+    graph = from_model(model)
+    assert input_sizes(graph, 1, 11) == real == list(range(3, 12))
+    g = graph_at(graph, (3, 9, 9))
+    assert [g[n].op for n in ("mean", "max", "mul")] == ["pointwise", "pointwise", "add"]
+    assert run(g, (3, 9, 9))["mean"].shape == (1, 4, 4)

@@ -272,8 +272,11 @@ class _Recorder:
             keep = bool(
                 kwargs.get("keepdim", args[2] if len(args) > 2 and isinstance(args[2], bool) else False)
             )
+            axes = act.axes if keep else tuple(a for i, a in enumerate(act.axes) if i not in dims)
+            if labels <= {"c", "1"} and "h" in axes:  # over channels (CBAM's spatial gate): per cell
+                self.add(fname, "pointwise", [x], {"fn": fname, "params": 0}, outs, lambda i: axes)
+                return
             if labels == {"h", "w"} or labels == {"h", "w", "1"}:
-                axes = act.axes if keep else tuple(a for i, a in enumerate(act.axes) if i not in dims)
                 self.add(
                     fname,
                     "global_pool",
