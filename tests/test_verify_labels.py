@@ -52,6 +52,11 @@ def test_pytorch_is_asked_a_valid_ceil_mode_request_convlib_refuses():
     got = run_case(_pool((1, 2, 1, 1), 3, None, "valid", True, "NCHW"))
     assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
     assert "PyTorch keeps a ceil_mode window" in got["reason"], got
+    # The same window over a 7x1 map: only the width overhangs, and PyTorch's answer is 3x1.
+    assert F.max_pool2d(torch.zeros(1, 2, 7, 1), 3, ceil_mode=True).shape == (1, 2, 3, 1)
+    got = run_case(_pool((1, 2, 7, 1), 3, None, "valid", True, "NCHW"))
+    assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
+    assert "PyTorch keeps a ceil_mode window" in got["reason"], got
     # At stride 1 the overhang is not below the stride: PyTorch refuses, and is recorded refusing.
     with pytest.raises(RuntimeError, match="Output size is too small"):
         F.max_pool2d(torch.zeros(1, 2, 1, 1), 3, 1, ceil_mode=True)

@@ -43,7 +43,7 @@ REASONS = [
         "ceil_mode window overhanging more than the whole input: convlib refuses",
     ),
     (
-        r"PyTorch: returns the input's shape \(ceil_mode\)",
+        r"PyTorch: (returns the input's shape \(ceil_mode\)|keeps a ceil_mode overhang)",
         "PyTorch keeps a ceil_mode window larger than the whole input when it overhangs by fewer "
         "than stride cells; convlib refuses an overhang larger than the padded input",
     ),
@@ -159,8 +159,11 @@ def classify(case, reports: dict) -> dict:
     if bad:
         o, v, r = bad[0]
         fmt, mode = case.kwargs.get("data_format", "NHWC"), case.kwargs.get("padding_mode", "zeros")
+        overhang = "with ceil_mode overhangs" in (r.reference.error or "")
         if v == "convlib refused" and mode == "circular" and o.framework == "TensorFlow":
             text = "TensorFlow: gather wraps more than once"
+        elif v == "convlib refused" and overhang and o.framework == "PyTorch":
+            text = "PyTorch: keeps a ceil_mode overhang"  # whatever the other axis gives
         elif v == "convlib refused" and _spatial(o.shape, fmt) in _inputs_seen(case, r, fmt):
             pooled = case.op.endswith("pool2d") and case.kwargs.get("ceil_mode")
             text = f"{o.framework}: returns the input's shape" + (" (ceil_mode)" if pooled else "")
