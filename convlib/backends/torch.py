@@ -45,8 +45,8 @@ import numpy as np
 
 from ..engines import depthwise, taps, winograd
 from ..fast import blocks, check_supported, choose_algorithm, grouped_jit, planes_jit
-from ..layout import check_same_dtype, compute_dtype
-from ..padding import apply_padding, normalize_padding_mode
+from ..layout import check_bias, compute_dtype, dtype_error
+from ..padding import check_mode_pads
 from ..shapes import check_conv_shapes, effective_kernel_size, window_count
 
 __all__ = ["conv2d", "TORCH_ENGINES"]
@@ -71,15 +71,13 @@ def _tensor(torch, a, name, device):
 
 
 def _pad(torch, x, pads, mode):
-    """Pad NHWC ``x`` by ``((top, bottom), (left, right))`` with PyTorch's ``padding_mode`` meaning."""
+    """Pad NHWC ``x`` by ``((top, bottom), (left, right))`` in a mode that check_mode_pads passed."""
     (t, b), (left, r) = pads
     if t == b == left == r == 0:
         return x
     f = torch.nn.functional
     if mode == "zeros":
         return f.pad(x, (0, 0, left, r, t, b))
-    # The size limits of reflect/circular are convlib's: check them on a one-channel stand-in.
-    apply_padding(np.zeros((1, x.shape[1], x.shape[2], 1), np.float32), pads, mode)
     y = f.pad(x.permute(0, 3, 1, 2), (left, r, t, b), mode=_TORCH_MODES[mode])
     return y.permute(0, 2, 3, 1)
 
@@ -357,8 +355,9 @@ def conv2d(
     if device is None:
         device = "cpu" if as_numpy else x.device
     xt, wt, bt = (_tensor(torch, a, n, device) for a, n in ((x, "x"), (w, "w"), (b, "b")))
-    check_same_dtype(x=xt, w=wt, b=bt)
-    mode = normalize_padding_mode(padding_mode)
+    dtypes = {n: t.dtype for n, t in (("x", xt), ("w", wt), ("b", bt)) if t is not None}
+    if len(set(dtypes.values())) > 1:
+        raise dtype_error(dtypes)
     geo = check_conv_shapes(
         tuple(xt.shape),
         tuple(wt.shape),
@@ -368,8 +367,9 @@ def conv2d(
         groups=groups,
         data_format=data_format,
     )
-    if bt is not None and tuple(bt.shape) != (geo.out_channels,):
-        raise ValueError(f"bias b must have shape ({geo.out_channels},), got {tuple(bt.shape)}")
+    mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)
+    if bt is not None:
+        check_bias(tuple(bt.shape), geo.out_channels)
     nchw = geo.data_format == "NCHW"
     x4 = xt if geo.batch is not None else xt[None]
     x4 = x4.permute(0, 2, 3, 1) if nchw else x4
