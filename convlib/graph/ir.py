@@ -47,13 +47,20 @@ Op vocabulary and attributes (pairs are ``(height, width)``; ``pads``/``crops`` 
     ``kernel``, ``stride``, ``padding``, ``output_size`` (a pair or ``None``): the inverse size
     of the max pooling, ``(n - 1)*s - 2p + k`` unless ``output_size`` is given.
 ``add``
-    Two or more inputs of one shape (broadcasting is not size arithmetic a reader wants hidden).
+    Two or more inputs merged cell by cell (``fn`` names the operation: add, mul, ...), broadcast
+    by the frameworks' rule: per axis equal sizes or a size 1 (a ``(C, 1, 1)`` gate times a
+    ``(C, H, W)`` map); ``shape``, when given, is the framework's own answer for this size.
 ``concat``
     ``axis``, always ``0``: the channel axis in ``(C, H, W)`` terms; spatial sizes must agree.
 ``pointwise``
-    Any per-pixel, shape-preserving op (ReLU, BatchNorm, Dropout, sigmoid, ...); ``fn`` names it,
+    Any per-pixel op (ReLU, BatchNorm, Dropout, sigmoid, a channel slice, ...); ``fn`` names it,
     ``params`` gives its parameter count when the framework knows it, ``params_per_channel``
-    when it follows from the input channels (a convlib spec's BatchNorm: 2).
+    when it follows from the input channels (a convlib spec's BatchNorm: 2). ``shape`` (the
+    framework's answer: a channel slice changes ``C``) or ``probe`` (a function ``(C, H, W) ->
+    shape``, Keras's ``compute_output_spec``) replace the input's shape; ``space`` is
+    ``"global"`` for a call that reads the whole grid (group norm) and ``"unknown"`` for one whose
+    footprint in space the reader does not know; ``refused`` holds the framework's message where
+    it refused the size at this node.
 ``flatten``
     ``(C, H, W) -> (C*H*W,)``.
 ``linear``
