@@ -18,10 +18,14 @@ the inputs ``i`` with ``i*s <= o + p <= i*s + k_eff - 1``, an interval of length
 pooling with unequal bins use the same form with the interval that holds every output's cells.
 A merge takes the union of its inputs' intervals. Pads shift ``start``; crops shift it back.
 From such a step on, :attr:`Field.exact` is false: ``rf`` is a bound, not every output's field.
+A call that reads the whole grid (``space="global"``, a group norm) widens the bound by the grid;
+after a call whose footprint the reader does not know (``space="unknown"``) ``rf`` is NaN:
+convlib cannot tell.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .ir import Graph, Node, evaluate
@@ -123,7 +127,12 @@ def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_
         return _up(f, a["kernel"][i], a["stride"][i], a["padding"][i])
     if op in ("add", "concat"):
         return _union([g[i] for g in ins_fields])
-    return f  # pointwise
+    space = a.get("space", "pointwise") if op == "pointwise" else "pointwise"
+    if space == "global":  # every output reads the whole grid, wherever it sits: a bound
+        return Field(f.rf + 2 * (n - 1) * f.jump, f.jump, f.start, False)
+    if space != "pointwise":  # a footprint the reader does not know (a roll): cannot tell
+        return Field(math.nan, f.jump, f.start, False)
+    return f
 
 
 def fields(graph: Graph, shapes: dict[str, NodeShape]) -> dict[str, tuple[Field, Field]]:

@@ -10,6 +10,7 @@ most 74 columns wide (:meth:`GraphTrace.table`, also what ``print`` shows) or as
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
 
 from ..shapes import WindowAxis
@@ -96,7 +97,7 @@ class GraphTrace:
                 r.kind,
                 _x(r.output_shape),
                 f"{r.params:,}",
-                ("" if r.field[0].exact and r.field[1].exact else "≤") + _pair(r.rf),
+                _rf(r),
                 _pair(r.jump),
                 _pair(r.start),
                 "" if r.unread is None else _x(r.unread),
@@ -117,7 +118,8 @@ class GraphTrace:
         ``compact=True`` leaves out the input row (the last line names the input) and the ``left``
         column (cells of real input no window reads). An ``rf`` written ``≤n`` is a bound: past an
         up-sampling step each output's field lies inside the interval of ``n`` cells but depends
-        on the position (:attr:`convlib.graph.field.Field.exact`).
+        on the position (:attr:`convlib.graph.field.Field.exact`); ``?`` means convlib cannot
+        tell (a call whose footprint in space the reader does not know).
         """
         head, body = self._cells(compact)
         widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
@@ -178,6 +180,12 @@ def _x(values) -> str:
 
 def _num(v: float) -> str:
     return f"{v:.4g}"
+
+
+def _rf(row: GraphRow) -> str:
+    if any(math.isnan(f.rf) for f in row.field):
+        return "?"  # a footprint the reader does not know: cannot tell
+    return ("" if row.field[0].exact and row.field[1].exact else "≤") + _pair(row.rf)
 
 
 def _pair(values) -> str:
