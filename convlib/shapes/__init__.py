@@ -20,10 +20,8 @@ Everything is re-exported here.
 
 from .checks import (
     ConvGeometry,
-    PoolGeometry,
     check_conv_shapes,
     check_data_format,
-    check_pool_shape,
     check_transpose_shapes,
 )
 from .conv import conv_output_shape, conv_output_size, unread_cells
@@ -44,7 +42,7 @@ from .geometry import (
     window_count,
 )
 from .memory import check_allocation
-from .pool import adaptive_pool_bounds, pool_output_size, pool_padding_1d
+from .pool import PoolGeometry, adaptive_pool_bounds, check_pool_shape, pool_output_size, pool_padding_1d
 from .transpose import conv_transpose_output_size, transpose_padding_1d
 
 __all__ = [

@@ -1,8 +1,8 @@
-"""The one validator: shape tuples of convolution, transposed convolution and pooling.
+"""The one validator: shape tuples of convolution and transposed convolution (pooling's: in :mod:`.pool`).
 
-Every public entry point of convlib passes its shapes and arguments through one function here
+Every public entry point of convlib passes its shapes and arguments through one function
 before it touches an array: :func:`check_conv_shapes`, :func:`check_transpose_shapes`,
-:func:`check_pool_shape`. Each returns a small frozen record with the resolved
+:func:`~convlib.shapes.pool.check_pool_shape`. Each returns a small frozen record with the resolved
 :class:`~convlib.shapes.geometry.WindowAxis` of both spatial axes, and each refuses, with a
 ``ValueError`` naming the parameter and the sizes, anything malformed — including sizes that
 would not fit in memory (:func:`~convlib.shapes.memory.check_allocation`), *before* anything is
@@ -17,18 +17,16 @@ import functools
 from dataclasses import dataclass
 
 from ..padding import check_positive_int, normalize_padding
-from .geometry import WindowAxis, _conv_axes, pool_axes, transpose_axes
+from .geometry import WindowAxis, _conv_axes, transpose_axes
 from .memory import check_allocation
 
 __all__ = [
     "DATA_FORMATS",
     "ConvGeometry",
-    "PoolGeometry",
     "check_data_format",
     "split_input_shape",
     "check_conv_shapes",
     "check_transpose_shapes",
-    "check_pool_shape",
 ]
 
 DATA_FORMATS = ("NHWC", "NCHW")
@@ -267,54 +265,3 @@ def check_transpose_shapes(
         (n, axes[0].n, axes[1].n, cout_g * groups), itemsize, what="the output", blame="the sizes"
     )
     return ConvGeometry(batch, cin, cout_g * groups, groups, axes, fmt)
-
-
-@dataclass(frozen=True)
-class PoolGeometry:
-    """Every size of one pooling call, after validation."""
-
-    batch: int | None
-    channels: int
-    axes: tuple[WindowAxis, WindowAxis]
-    data_format: str
-
-    out_hw = property(lambda self: (self.axes[0].out, self.axes[1].out))
-    pads = property(lambda self: (self.axes[0].pads, self.axes[1].pads))
-
-
-def check_pool_shape(
-    input_shape,
-    pool_size,
-    strides=None,
-    padding="valid",
-    *,
-    dilation=1,
-    ceil_mode=False,
-    data_format="NHWC",
-    itemsize=4,
-) -> PoolGeometry:
-    """Validate a pooling call (window, strides, padding, dilation, ``ceil_mode``).
-
-    Raises
-    ------
-    ValueError
-        Wrong rank, bad sizes, a pad over half the pool size, a window larger than the padded
-        input, or a ``ceil_mode`` overhang larger than the padded input itself.
-
-    Examples
-    --------
-    >>> check_pool_shape((1, 5, 5, 2), 2, ceil_mode=True).out_hw
-    (3, 3)
-    """
-    fmt, batch, h, w, c, _ = _split(input_shape, None, data_format)
-    axes = pool_axes((h, w), pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode)
-    for a, label in zip(axes, ("height", "width")):
-        if a.overhang > a.padded:
-            # Allocating the overhang would cost memory proportional to the window, not the input.
-            raise ValueError(
-                f"pool_size {a.k} (dilated to {a.window}) with ceil_mode overhangs the padded input "
-                f"{label} {a.padded} by {a.overhang} cells, more than the input holds"
-            )
-    n = 1 if batch is None else max(batch, 1)
-    check_allocation((n, axes[0].out, axes[1].out, c), itemsize, what="the output", blame="the sizes")
-    return PoolGeometry(batch, c, axes, fmt)

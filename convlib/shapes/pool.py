@@ -5,10 +5,14 @@ The rules live in :func:`convlib.shapes.geometry.pool_axis`; these are its one-a
 
 from __future__ import annotations
 
-from ..padding import Padding1D, check_positive_int
-from .geometry import pool_axis
+from dataclasses import dataclass
 
-__all__ = ["pool_padding_1d", "pool_output_size", "adaptive_pool_bounds"]
+from ..padding import Padding1D, check_positive_int
+from .checks import check_data_format, split_input_shape
+from .geometry import WindowAxis, pool_axes, pool_axis
+from .memory import check_allocation
+
+__all__ = ["PoolGeometry", "check_pool_shape", "pool_padding_1d", "pool_output_size", "adaptive_pool_bounds"]
 
 
 def pool_padding_1d(
@@ -85,3 +89,55 @@ def adaptive_pool_bounds(n: int, out: int) -> list[tuple[int, int]]:
     n = check_positive_int(n, "input size")
     out = check_positive_int(out, "output_size")
     return [(i * n // out, -(-(i + 1) * n // out)) for i in range(out)]
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Every size of one pooling call, after validation."""
+
+    batch: int | None
+    channels: int
+    axes: tuple[WindowAxis, WindowAxis]
+    data_format: str
+
+    out_hw = property(lambda self: (self.axes[0].out, self.axes[1].out))
+    pads = property(lambda self: (self.axes[0].pads, self.axes[1].pads))
+
+
+def check_pool_shape(
+    input_shape,
+    pool_size,
+    strides=None,
+    padding="valid",
+    *,
+    dilation=1,
+    ceil_mode=False,
+    data_format="NHWC",
+    itemsize=4,
+) -> PoolGeometry:
+    """Validate a pooling call (window, strides, padding, dilation, ``ceil_mode``).
+
+    Raises
+    ------
+    ValueError
+        Wrong rank, bad sizes, a pad over half the pool size, a window larger than the padded
+        input, or a ``ceil_mode`` overhang larger than the padded input itself.
+
+    Examples
+    --------
+    >>> check_pool_shape((1, 5, 5, 2), 2, ceil_mode=True).out_hw
+    (3, 3)
+    """
+    fmt = check_data_format(data_format)
+    batch, h, w, c = split_input_shape(input_shape, fmt)
+    axes = pool_axes((h, w), pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode)
+    for a, label in zip(axes, ("height", "width")):
+        if a.overhang > a.padded:
+            # Allocating the overhang would cost memory proportional to the window, not the input.
+            raise ValueError(
+                f"pool_size {a.k} (dilated to {a.window}) with ceil_mode overhangs the padded input "
+                f"{label} {a.padded} by {a.overhang} cells, more than the input holds"
+            )
+    n = 1 if batch is None else max(batch, 1)
+    check_allocation((n, axes[0].out, axes[1].out, c), itemsize, what="the output", blame="the sizes")
+    return PoolGeometry(batch, c, axes, fmt)
