@@ -249,3 +249,23 @@ def test_non_integer_arguments_name_the_parameter(name, value):
 def test_exact_integer_floats_are_accepted():
     # The documented choice: 2.0 is the integer 2 (TensorFlow truncates 1.5 to 1; convlib refuses it).
     assert convlib.conv2d(X, W, stride=2.0).shape == convlib.conv2d(X, W, stride=2).shape
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: convlib.conv2d(X, W, stride=s),
+        lambda s: convlib.max_pool2d(X, 2, s),
+        lambda s: convlib.avg_pool2d(X, 2, s),
+    ],
+    ids=["conv2d", "max_pool2d", "avg_pool2d"],
+)
+def test_a_stride_past_numpys_step_range(call):
+    # A stride larger than the input reads one window; 2**63 - 1 times the item size does not fit
+    # a NumPy stride, so this size must be handled before any strided view (found by test_fuzz).
+    try:
+        y = call(2**63 - 1)
+    except ValueError as exc:
+        assert "stride" in str(exc)
+    else:
+        assert y.shape == call(10**9).shape

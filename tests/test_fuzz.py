@@ -1,7 +1,7 @@
 """Hostile arguments to the public API: a correct array, or a ValueError with a message.
 
-Never TypeError, IndexError, ZeroDivisionError, MemoryError, a hang (hypothesis's deadline) or a
-silently wrong shape. Each test draws three kinds of call: *valid* ones, which must succeed;
+Never TypeError, IndexError, ZeroDivisionError, OverflowError, MemoryError or a silently wrong
+shape. Each test draws three kinds of call: *valid* ones, which must succeed;
 *hostile* ones (any rank, dtype, size or type for every argument); and valid ones with one argument
 made hostile (*mutated*), which convlib accepts where the value is a fair spelling (``2.0``,
 ``np.int64(2)``, ``"SAME"``) and refuses otherwise. The test counts what was accepted (the
@@ -14,7 +14,6 @@ The counts are in the message of a failed share check and in hypothesis's events
 ``CONVLIB_FUZZ=full`` (used by ``make verify``) runs 5,000 examples per test instead of 150.
 """
 
-import itertools
 import os
 from collections import Counter
 
@@ -26,9 +25,9 @@ from hypothesis import strategies as st
 import convlib
 
 EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 150
-# The deadline catches hangs; numba compiles its kernels before (the `compiled` fixture), since a
-# first compile takes 4 s on an idle core and 44 s was measured on a loaded one.
-FUZZ = settings(max_examples=EXAMPLES, deadline=20_000, suppress_health_check=list(HealthCheck))
+# No deadline: a first call compiles numba kernels (4 s on an idle core, 46 s measured on a loaded
+# one), and a deadline is only checked once an example returns, so it would never stop a hang.
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 # Half the draws are valid and must all succeed (hostile and mutated ones add a few): a convlib that
 # accepts less than this share refuses what it should run, or the valid draws stopped being drawn.
 MIN_ACCEPTED = 0.3
@@ -328,26 +327,11 @@ def _fuzz(test, valid, hostile, check):
     assert accepted / sum(counts.values()) >= MIN_ACCEPTED, (test, counts)
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    """Every operation run once per dtype, layout and kind of grouping, compiling its kernels."""
-    for dtype, fmt, groups in itertools.product(
-        ["float16", "float32", "float64"], ["NHWC", "NCHW"], [1, 2, 4]
-    ):
-        x = np.ones(_in_layout((1, 4, 5, 5), fmt), dtype)
-        w = np.ones(_kernel_in_layout((4, 4 // groups, 3, 3), fmt), dtype)
-        y = convlib.conv2d(x, w, groups=groups, data_format=fmt)
-        convlib.conv_transpose2d(x, w, groups=groups, data_format=fmt)
-        convlib.conv2d_backward(x, w, y, groups=groups, data_format=fmt)
-        convlib.max_pool2d(x, 2, data_format=fmt)
-        convlib.avg_pool2d(x, 2, data_format=fmt)
-
-
 def _same_array_kind(y, x):
     assert isinstance(y, np.ndarray) and y.dtype == np.asarray(x).dtype
 
 
-def test_conv2d(torch, compiled):
+def test_conv2d(torch):
     hostile = dict(x=arrays(), w=arrays(), stride=param, padding=padding, dilation=param, groups=scalar,
                    data_format=formats)  # fmt: skip
 
@@ -360,7 +344,7 @@ def test_conv2d(torch, compiled):
     _fuzz("conv2d", valid_conv(), hostile, check)
 
 
-def test_conv_transpose2d(torch, compiled):
+def test_conv_transpose2d(torch):
     hostile = dict(x=arrays(), w=arrays(), stride=param, padding=padding, output_padding=st.none() | param,
                    dilation=param, groups=scalar, data_format=st.sampled_from(["NHWC", "NCHW"]))  # fmt: skip
 
@@ -374,7 +358,7 @@ def test_conv_transpose2d(torch, compiled):
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
-def test_pooling(torch, compiled, kind):
+def test_pooling(torch, kind):
     fn = convlib.max_pool2d if kind == "max" else convlib.avg_pool2d
     hostile = dict(x=arrays(), pool_size=param, strides=st.none() | param, padding=padding,
                    ceil_mode=st.booleans(), data_format=st.sampled_from(["NHWC", "NCHW"]))  # fmt: skip
@@ -391,7 +375,7 @@ def test_pooling(torch, compiled, kind):
     _fuzz(f"{kind}_pool2d", valid_pool(), hostile, check)
 
 
-def test_conv2d_backward(torch, compiled):
+def test_conv2d_backward(torch):
     hostile = dict(x=arrays(4), w=arrays(4), grad_out=arrays(), stride=param, padding=padding, dilation=param,
                    groups=scalar)  # fmt: skip
 
