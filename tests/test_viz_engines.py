@@ -7,7 +7,7 @@ import pytest
 
 from convlib.engines.windows import windows
 from convlib.engines.winograd import transforms
-from convlib.viz import draw_im2col, draw_winograd, plot_benchmark
+from convlib.viz import draw_im2col, draw_winograd
 
 
 def _texts(ax, gid):
@@ -58,24 +58,3 @@ def test_winograd_values_read_back_as_the_matrices(m):
 def test_winograd_takes_two_or_four(m):
     with pytest.raises(ValueError, match=r"m must be 2 or 4"):
         draw_winograd(m)
-
-
-def test_benchmark_bars_are_the_ratios():
-    records = [
-        {"layer": "a", "batch": 1, "auto_over_peer": 0.8, "auto_engine": "winograd_f4"},
-        {"layer": "b", "batch": 1, "auto_over_peer": 1.3, "auto_engine": "im2col"},
-        {"layer": "a", "batch": 8, "auto_over_peer": 0.7, "auto_engine": "winograd_f4"},
-    ]
-    ax = plot_benchmark(records).axes[0]
-    widths = sorted(round(p.get_width(), 6) for p in ax.patches if p.get_width() == p.get_width())
-    assert widths == [0.7, 0.8, 1.3]
-
-
-def test_network_summary_bars_are_the_geomeans():
-    from convlib.viz import speed
-
-    one = {"nets": {"A": {"1": {"geomean_auto_over_peer": 1.5}, "8": {"geomean_auto_over_peer": 0.9}}}}
-    two = {"nets": {"A": {"1": {"geomean_auto_over_peer": 2.5}, "8": {"geomean_auto_over_peer": 1.1}}}}
-    ax = speed.plot_network_summary({"1 thread": one, "2 threads": two}).axes[0]
-    assert sorted(round(p.get_height(), 6) for p in ax.patches) == [0.9, 1.1, 1.5, 2.5]
-    assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "1 thread, batch 1"

@@ -29,7 +29,6 @@ from .groups import draw_groups
 from .network import draw_receptive_field, draw_size_flow
 from .plots import explore, plot_output_size_curve
 from .porting import draw_port_shift
-from .speed import plot_benchmark, plot_network_summary
 from .stamps import draw_stamps, draw_transpose_shift, draw_zero_insertion
 from .transpose import draw_transpose
 from .unet import draw_size_strip, draw_unet_flow
@@ -64,8 +63,6 @@ __all__ = [
     "explore",
     "draw_im2col",
     "draw_winograd",
-    "plot_benchmark",
-    "plot_network_summary",
 ]
 
 
