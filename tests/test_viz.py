@@ -171,3 +171,11 @@ def test_explore_builds_sliders_and_redraws():
     sliders[1].value = 5  # kernel 5 on a 5-wide input: one output cell; then too large
     sliders[0].value = 4
     assert len(box.children) == 3
+
+
+def test_draw_pool_ceil_mode_shows_the_dropped_window():
+    """ceil((5+1+1-1-1)/2)+1 is 4; PyTorch drops the window that starts in the padding: 3."""
+    fig = viz.draw_pool(5, 5, 2, stride=2, padding=1, ceil_mode=True)
+    assert shapes.pool_output_size(5, 2, stride=2, padding=1, ceil_mode=True) == 3
+    assert fig.get_supxlabel().count(r"+ 1 = 4 \rightarrow 3$") == 2
+    assert "right padding" in fig.get_supxlabel()

@@ -80,9 +80,13 @@ def _place(window: list, current: Rectangle, gh, gw, i: int, j: int) -> None:
 def _formula(name: str, g: AxisGeometry, ceil: bool = False) -> str:
     """The size formula with this axis's numbers, ending in the size convlib.shapes computed."""
     lo, hi = (r"\lceil", r"\rceil") if ceil else (r"\lfloor", r"\rfloor")
+    span = g.n + g.before + g.after - g.dilation * (g.k - 1) - 1
+    raw = (-(-span // g.stride) if ceil else span // g.stride) + 1
+    # ceil_mode drops a last window that starts in the right padding: show the drop, not a wrong sum
+    result = f"{raw} \\rightarrow {g.out}" if raw != g.out else f"{g.out}"
     return (
         f"${name}_{{out}} = {lo}({g.n} + {g.before} + {g.after} - {g.dilation}\\cdot({g.k}-1) - 1)"
-        f"/{g.stride}{hi} + 1 = {g.out}$"
+        f"/{g.stride}{hi} + 1 = {result}$"
     )
 
 
@@ -117,6 +121,8 @@ def _window_figure(gh, gw, position=(0, 0), *, cell=0.35, ceil=False, kind="kern
         ax.set_aspect("equal")
         ax.set_axis_off()
     text = f"{_formula('H', gh, ceil)}\n{_formula('W', gw, ceil)}"
+    if r"\rightarrow" in text:
+        text += "\n(dropped: the last window would start in the right padding)"
     fig.suptitle(f"stride ({gh.stride},{gw.stride}), dilation ({gh.dilation},{gw.dilation})", fontsize=9)
     fig.supxlabel(text, fontsize=9).set_gid("formula")
     return fig, window, current

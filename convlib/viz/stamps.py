@@ -226,14 +226,17 @@ def interior_pattern(*axes: WindowAxis) -> str:
     Away from the borders, in cells ``window-1 .. extent-window`` of the scatter, each axis's count
     is periodic with period ``s``; it alternates (the checkerboard) unless each of the ``s``
     phases is hit by the same number of taps, e.g. when ``k`` is a multiple of ``s`` (``d = 1``).
+    An interior shorter than one period (fewer than ``s`` cells) cannot tell: ``"none"``.
 
     Examples
     --------
     >>> [interior_pattern(transpose_axis(5, k, 0, stride=2)) for k in (3, 4)]
     ['alternates', 'constant']
+    >>> interior_pattern(transpose_axis(2, 3, 0, stride=2))  # one interior cell
+    'none'
     """
     inner = [stamp_counts(a)[a.window - 1 : a.extent - a.window + 1] for a in axes]
-    if any(c.size == 0 for c in inner):
+    if any(c.size < a.stride for c, a in zip(inner, axes)):
         return "none"
     return "alternates" if any(c.min() != c.max() for c in inner) else "constant"
 
