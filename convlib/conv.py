@@ -85,27 +85,9 @@ def conv2d(
     return convolve(x4, w4, b, geo, dtype, padding_mode=padding_mode, algorithm=algorithm)
 
 
-def convolve(
-    x4: np.ndarray,
-    w4: np.ndarray,
-    b,
-    geo: ConvGeometry,
-    dtype,
-    *,
-    padding_mode: str = "zeros",
-    algorithm: str = "auto",
-) -> np.ndarray:
-    """Run the validated convolution ``geo`` on unpadded NHWC ``x4`` and HWIO ``w4``, plus bias ``b``.
-
-    ``"auto"`` hands the arrays to :func:`convlib.fast.conv2d_auto`; a name pads ``x4`` and runs
-    that reference engine. The result has ``geo``'s layout and rank, in ``dtype``.
-
-    Raises
-    ------
-    ValueError
-        ``padding_mode`` unknown or unable to make ``geo``'s pads; ``algorithm`` unknown or unable
-        to run the layer.
-    """
+def convolve(x4, w4, b, geo: ConvGeometry, dtype, *, padding_mode="zeros", algorithm="auto") -> np.ndarray:
+    """The validated convolution ``geo`` of NHWC ``x4`` and HWIO ``w4``, plus ``b``, in ``geo``'s
+    layout and ``dtype``; ``ValueError`` for a ``padding_mode`` or ``algorithm`` that cannot run it."""
     padding_mode = check_mode_pads(geo.in_hw, geo.pads, padding_mode)
     if algorithm == "auto":
         from .fast import conv2d_auto  # blocks, threads, compiled kernels: the benchmark's room

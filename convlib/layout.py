@@ -4,6 +4,11 @@ convlib computes internally in channels-last form: input ``(N, H, W, C)``, kerne
 ``(kh, kw, C/groups, C_out)``. ``data_format="NCHW"`` inputs (with OIHW kernels, as in
 PyTorch) are transposed in and out here, so every engine sees a single layout. The shapes
 themselves are validated in :mod:`convlib.shapes.checks`, before any array is touched.
+
+:func:`prepare_arrays` is the one array prologue of conv2d, conv_transpose2d and the gradients:
+each array must be float16, float32 or float64 (as in TensorFlow and PyTorch), all of one dtype;
+the computation runs in :data:`COMPUTE_DTYPES` (float16 in float32, rounded once at the end) and
+the result takes the inputs' dtype.
 """
 
 from __future__ import annotations
@@ -109,25 +114,9 @@ def oihw(w) -> np.ndarray:
 
 
 def as_float_array(a, name: str) -> np.ndarray:
-    """``a`` as a NumPy array of float16, float32 or float64, without a copy where it is one.
+    """``a`` as a float16, float32 or float64 NumPy array (no copy where it is one), else a
+    ``ValueError`` naming ``name``.
 
-    Parameters
-    ----------
-    a : array_like
-    name : str
-        The parameter's name, for the message.
-
-    Returns
-    -------
-    numpy.ndarray
-
-    Raises
-    ------
-    ValueError
-        ``a`` is not numeric, or not of one of the three float dtypes (naming ``name``).
-
-    Examples
-    --------
     >>> as_float_array([1.0, 2.0], "x").dtype
     dtype('float64')
     """
@@ -137,7 +126,7 @@ def as_float_array(a, name: str) -> np.ndarray:
         arr = np.asarray(a)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number):
+    if not np.issubdtype(arr.dtype, np.number):  # object and str arrays among them
         raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
     if arr.dtype.type not in COMPUTE_DTYPES:
         raise ValueError(
@@ -203,27 +192,12 @@ def restore_layout(y: np.ndarray, fmt: str, batched: bool) -> np.ndarray:
 
 
 def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
-    """The one array prologue: validate the arrays of a call, then bring them to NHWC and HWIO.
+    """The one array prologue: ``x4, w4, b, geo, dtype`` of a call, validated before any allocation.
 
-    ``x``, ``w`` and ``b`` must be float arrays of one dtype; ``check``
-    (:func:`~convlib.shapes.check_conv_shapes` or :func:`~convlib.shapes.check_transpose_shapes`)
-    validates their shapes with ``args`` before anything is allocated.
+    ``check`` (:func:`~convlib.shapes.check_conv_shapes` or ``check_transpose_shapes``) validates
+    the shapes with ``args``. Returned: the input as 4-D NHWC, the kernel as HWIO and the bias, in
+    the compute dtype; the geometry; the inputs' dtype, for the result.
 
-    Returns
-    -------
-    x4, w4, b, geo, dtype
-        The input as 4-D NHWC, the kernel as HWIO (a transposed convolution's: the forward
-        kernel's) and the bias, all in :func:`compute_dtype`; the geometry ``check`` returned; the
-        inputs' dtype, which the result takes.
-
-    Raises
-    ------
-    ValueError
-        As :func:`as_float_array`, ``check`` and :func:`check_bias`; arrays of two dtypes
-        (:func:`dtype_error`).
-
-    Examples
-    --------
     >>> x4, w4, b, geo, dtype = prepare_arrays(np.zeros((3, 5, 5), np.float16),
     ...     np.zeros((4, 3, 3, 3), np.float16), data_format="NCHW")
     >>> x4.shape, w4.shape, x4.dtype, dtype, geo.output_shape

@@ -3,6 +3,13 @@
 Every public function of convlib passes its ``stride``, ``dilation``, ``padding``,
 ``padding_mode`` and similar arguments through the functions here, so every malformed
 argument is refused in one place with a ``ValueError`` that names it and its value.
+
+The padding modes are PyTorch's ``padding_mode``: ``zeros``; ``reflect``, a mirror that does not
+repeat the edge, so a pad may be at most ``n - 1`` cells; ``replicate``, the edge repeated;
+``circular``, the axis wrapped around once, so at most ``n`` cells. :func:`check_mode_pads` is the
+one check of those limits, :func:`source_index` the one map from a padded cell to the input cell
+it holds (indexing an axis by it pads the axis; summing a padded gradient by it folds the pads
+back onto the pixels they copy), and :func:`apply_padding` pads arrays with :func:`numpy.pad`.
 """
 
 from __future__ import annotations
@@ -47,19 +54,12 @@ def _as_int(value, name: str) -> int:
 
 
 def check_positive_int(value, name: str) -> int:
-    """``value`` as an ``int``, if it is a positive integer; ``name`` is the parameter's name.
+    """``value`` as an ``int`` if it is a positive integer, else a ``ValueError`` naming ``name``.
 
-    Raises
-    ------
-    ValueError
-        ``value`` is not an integer, or not positive.
-
-    Examples
-    --------
     >>> check_positive_int(2, "stride")
     2
     """
-    if type(value) is int and value > 0:  # the common case, checked several times per convolution
+    if type(value) is int and value > 0:  # the common case, several times per convolution
         return value
     v = _as_int(value, name)
     if v <= 0:
@@ -78,6 +78,17 @@ def check_nonnegative_int(value, name: str) -> int:
 def normalize_pair(value, name: str, *, allow_zero: bool = False) -> tuple[int, int]:
     """``value``, an int or ``(h, w)``, as a pair of positive (``allow_zero``: non-negative) ints.
 
+    Parameters
+    ----------
+    value : int or (int, int)
+    name : str
+        The parameter's name, for a refusal.
+    allow_zero : bool
+
+    Returns
+    -------
+    (int, int)
+
     Raises
     ------
     ValueError
@@ -89,13 +100,10 @@ def normalize_pair(value, name: str, *, allow_zero: bool = False) -> tuple[int, 
     ((2, 2), (1, 3))
     """
     check = check_nonnegative_int if allow_zero else check_positive_int
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (list, tuple, np.ndarray)) and len(value) == 2:
+        return check(value[0], f"{name}[0] (height)"), check(value[1], f"{name}[1] (width)")
+    if isinstance(value, (str, bytes, list, tuple, np.ndarray)):
         raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
-    if isinstance(value, (list, tuple, np.ndarray)):
-        items = list(value)
-        if len(items) != 2:
-            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
-        return check(items[0], f"{name}[0] (height)"), check(items[1], f"{name}[1] (width)")
     v = check(value, name)
     return v, v
 
@@ -139,8 +147,16 @@ def normalize_padding_1d(padding) -> str | tuple[int, int]:
 
 
 def normalize_padding(padding) -> str | Pads:
-    """The 2-D ``padding`` argument: a word (any case), ``p``, ``(ph, pw)`` or ``((top, bottom),
-    (left, right))``, as a lower-case word or ``((top, bottom), (left, right))``.
+    """The 2-D ``padding`` argument as a lower-case word or ``((top, bottom), (left, right))``.
+
+    Parameters
+    ----------
+    padding : str, int, (int, int) or ((int, int), (int, int))
+        A word of :data:`PADDING_WORDS` (any case), ``p``, ``(ph, pw)`` or per-side pads.
+
+    Returns
+    -------
+    str or ((int, int), (int, int))
 
     Raises
     ------
@@ -157,43 +173,25 @@ def normalize_padding(padding) -> str | Pads:
             return padding.lower()
         raise _unknown_word(padding)
     if isinstance(padding, (list, tuple, np.ndarray)):
-        items = list(padding)
         form = "an int, (ph, pw) or ((top, bottom), (left, right))"
-        if len(items) != 2:
-            raise ValueError(f"padding must be {form}; got {padding!r} with {len(items)} entries")
-        nested = [isinstance(i, (list, tuple, np.ndarray)) for i in items]
+        if len(padding) != 2:
+            raise ValueError(f"padding must be {form}; got {padding!r} with {len(padding)} entries")
+        nested = [isinstance(i, (list, tuple, np.ndarray)) for i in padding]
         if all(nested):
-            return tuple(normalize_padding_1d(i) for i in items)  # type: ignore[return-value]
+            return tuple(normalize_padding_1d(i) for i in padding)  # type: ignore[return-value]
         if any(nested):
             raise ValueError(f"padding must be {form}; got a mixed form {padding!r}")
-        ph = check_nonnegative_int(items[0], "padding[0] (height)")
-        pw = check_nonnegative_int(items[1], "padding[1] (width)")
+        ph = check_nonnegative_int(padding[0], "padding[0] (height)")
+        pw = check_nonnegative_int(padding[1], "padding[1] (width)")
         return (ph, ph), (pw, pw)
     p = check_nonnegative_int(padding, "padding")
     return (p, p), (p, p)
 
 
 def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
-    """The one check of ``padding_mode`` and of the pads it can make on an input of size ``hw``.
+    """``mode`` in lower case, checked to be a ``padding_mode`` that can make ``pads`` on a ``hw`` input.
 
-    ``reflect`` mirrors without repeating the edge (pads ``<= n - 1``), ``circular`` wraps once
-    (pads ``<= n``); ``zeros`` and ``replicate`` make any padding.
-
-    Parameters
-    ----------
-    hw : (int, int)
-    pads : ((int, int), (int, int))
-    mode : {"zeros", "reflect", "replicate", "circular"} (any case)
-
-    Returns
-    -------
-    str
-        The mode, lower-case.
-
-    Raises
-    ------
-    ValueError
-        An unknown mode, or a pad wider than the mode can make.
+    ``reflect`` pads at most ``n - 1`` cells, ``circular`` at most ``n`` (see the module docstring).
 
     Examples
     --------
@@ -217,13 +215,7 @@ def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
 
 def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.ndarray:
     """The input cell each cell of a padded axis holds: ``n + before + after`` indices, -1 for a
-    zero cell.
-
-    ``mode`` has PyTorch's ``padding_mode`` meaning: ``zeros`` (-1 in the pads), ``reflect``
-    (mirror without repeating the edge), ``replicate`` (repeat the edge), ``circular`` (wrap
-    around). The limits of :func:`check_mode_pads` are assumed, not checked. Indexing an axis with
-    the result (after mapping -1 to a zero) pads it; summing a padded gradient by it folds the pads
-    back onto the pixels they copy.
+    zero cell (``mode`` within the limits of :func:`check_mode_pads`, not checked here).
 
     Examples
     --------
@@ -246,15 +238,26 @@ def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.nda
 
 
 def apply_padding(x: np.ndarray, pads: Pads, mode: str = "zeros", axes=(1, 2)) -> np.ndarray:
-    """``x`` padded on its two spatial ``axes`` by ``pads``, ``((top, bottom), (left, right))``.
+    """``x`` padded on its two spatial ``axes`` by ``pads``; ``x`` itself when every pad is 0.
 
-    ``mode`` is PyTorch's ``padding_mode`` (see :func:`source_index`); the result is ``x`` itself
-    when every pad is 0.
+    Parameters
+    ----------
+    x : numpy.ndarray
+    pads : ((int, int), (int, int))
+        ``((top, bottom), (left, right))``.
+    mode : {"zeros", "reflect", "replicate", "circular"}
+        PyTorch's ``padding_mode`` (see the module docstring).
+    axes : (int, int)
+        The spatial axes of ``x``.
+
+    Returns
+    -------
+    numpy.ndarray
 
     Raises
     ------
     ValueError
-        As :func:`check_mode_pads`.
+        An unknown mode, or a pad wider than it can make (:func:`check_mode_pads`).
 
     Examples
     --------

@@ -3,7 +3,9 @@
 The windows are a view of the padded input (:func:`.windows.windows`); copying them into a
 matrix of ``N * H_out * W_out`` rows and ``kh * kw * C/groups`` columns is the "im2col"
 step, and the product with the kernel, reshaped to ``(kh * kw * C/groups, O/groups)``, is
-the whole convolution. Groups are one batched product, one matrix pair per group.
+the whole convolution. Groups are one batched product, one matrix pair per group
+(:func:`grouped_product`): group ``g`` multiplies channels ``g*Cg:(g+1)*Cg`` of every tap by its
+own ``O/G`` kernel columns, ``(G, rows, T*Cg) @ (G, T*Cg, O/G)``.
 
 The patch matrix holds every input value up to ``kh * kw`` times; the fast room's im2col
 (:mod:`convlib.fast.im2col`) builds it block by block to bound that memory.
@@ -19,11 +21,7 @@ __all__ = ["conv", "grouped_product", "windows"]
 
 
 def grouped_product(patches: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
-    """``patches (..., T, C)`` times kernel taps ``w (T, C/groups, O)``, group by group: ``(..., O)``.
-
-    Group ``g`` multiplies channels ``g*Cg:(g+1)*Cg`` of every tap by its own ``O/groups``
-    kernel columns; all groups are one batched ``matmul`` of ``(G, rows, T*Cg) @ (G, T*Cg, O/G)``.
-    """
+    """``patches (..., T, C)`` times taps ``w (T, C/G, O)``, group by group: one batched ``matmul``."""
     *lead, t, c = patches.shape
     cg, o = w.shape[-2:]
     p = patches.reshape(-1, t, groups, cg).transpose(2, 0, 1, 3).reshape(groups, -1, t * cg)
@@ -32,24 +30,8 @@ def grouped_product(patches: np.ndarray, w: np.ndarray, groups: int) -> np.ndarr
 
 
 def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups: int) -> np.ndarray:
-    """Valid cross-correlation of padded NHWC ``xp`` with HWIO ``w``, by im2col + GEMM.
+    """Valid cross-correlation of padded NHWC ``xp`` with HWIO ``w``: ``(N, H_out, W_out, O)``.
 
-    Parameters
-    ----------
-    xp : numpy.ndarray
-        Padded input ``(N, H_p, W_p, C)``.
-    w : numpy.ndarray
-        Kernel ``(kh, kw, C/groups, O)``, same dtype.
-    stride, dilation : (int, int)
-    groups : int
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N, H_out, W_out, O)``, ``H_out = floor((H_p - d*(kh-1) - 1) / s) + 1``.
-
-    Examples
-    --------
     >>> conv(np.arange(9.0).reshape(1, 3, 3, 1), np.ones((2, 2, 1, 1)), stride=(1, 1),
     ...      dilation=(1, 1), groups=1)[0, :, :, 0]
     array([[ 8., 12.],

@@ -2,6 +2,10 @@
 
 The one place in convlib that builds windows by strides: im2col, Winograd and the FFT read
 their patches and tiles through it, and so do pooling and the kernel gradient.
+
+It is the same view as ``sliding_window_view(xp, (eh, ew), axis=(1, 2))[:, ::sh, ::sw, :, ::dh,
+::dw]`` moved to ``(N, H_out, W_out, kh, kw, C)``; one ``as_strided`` call makes it in about 4 us
+instead of 18, a tenth of a whole small convolution.
 """
 
 from __future__ import annotations
@@ -15,31 +19,12 @@ __all__ = ["windows"]
 
 
 def windows(xp: np.ndarray, kh: int, kw: int, *, stride=(1, 1), dilation=(1, 1)) -> np.ndarray:
-    """View of every ``kh x kw`` window of NHWC ``xp``: ``(N, H_out, W_out, kh, kw, C)``, read-only.
-
-    Parameters
-    ----------
-    xp : numpy.ndarray
-        ``(N, H, W, C)``, already padded.
-    kh, kw : int
-        Window taps per axis.
-    stride, dilation : (int, int)
-        Step between windows and between a window's taps.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``v[n, i, j, a, b, c] = xp[n, i*s_h + a*d_h, j*s_w + b*d_w, c]``, a view of ``xp``.
+    """Read-only view of every ``kh x kw`` window of padded NHWC ``xp``, ``stride`` and
+    ``dilation`` (pairs) apart: ``v[n, i, j, a, b, c] = xp[n, i*s_h + a*d_h, j*s_w + b*d_w, c]``.
 
     Shape
     -----
-    ``H_out = floor((H - d_h*(kh-1) - 1) / s_h) + 1``, likewise ``W_out``.
-
-    Notes
-    -----
-    The same view as ``sliding_window_view(xp, (eh, ew), axis=(1, 2))[:, ::sh, ::sw, :, ::dh,
-    ::dw]`` moved to ``(N, H_out, W_out, kh, kw, C)``; one ``as_strided`` call made it in about
-    4 us instead of 18, a tenth of a whole small convolution.
+    ``(N, H_out, W_out, kh, kw, C)``, ``H_out = floor((H - d_h*(kh-1) - 1) / s_h) + 1``, likewise ``W_out``.
 
     Examples
     --------

@@ -9,6 +9,13 @@ would not fit in memory (:func:`~convlib.shapes.memory.check_allocation`), *befo
 allocated.
 
 Nothing here imports an array library's arrays: the module works on tuples of ints.
+
+:func:`check_conv_shapes` keeps the geometries it validated, keyed by the ``repr`` of the exact
+arguments (which tells ``True`` from ``1`` and ``2.0`` or ``np.int64(2)`` from ``2``): a network
+calls conv2d with the same few shapes again and again, and validating from scratch takes about
+five times as long as the look-up (12 us a call, a tenth of a small layer's time). A geometry is
+kept with the memory limit it passed (the limit guards against absurd sizes, not against a
+process that fills up later); refusals are never kept.
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from ..padding import check_positive_int, normalize_padding
-from .geometry import WindowAxis, _conv_axes, transpose_axes
+from ..padding import check_positive_int, normalize_padding, normalize_pair
+from .geometry import WindowAxis, _conv_axis, transpose_axes
 from .memory import check_allocation
 
 __all__ = [
@@ -55,17 +62,10 @@ def split_input_shape(shape, fmt: str, name: str = "x") -> tuple[int | None, int
 
 
 def _split(shape, kernel_shape, data_format, layouts=("", ""), name: str = "x"):
-    """``(fmt, batch, H, W, C, (kh, kw, k_in, k_out))`` of an input shape and a 4-D kernel shape.
-
-    The kernel comes back in HWIO order whatever ``data_format`` (an OIHW ``(a, b, kh, kw)``
-    becomes ``(kh, kw, b, a)``); ``layouts`` name the kernel layouts of NHWC and NCHW calls for
-    the rank error.
-    """
-    fmt = (
-        data_format
-        if type(data_format) is str and data_format in DATA_FORMATS
-        else check_data_format(data_format)
-    )
+    """``(fmt, batch, H, W, C, HWIO kernel shape)``; ``layouts`` name NHWC's and NCHW's kernel layouts."""
+    fmt = data_format
+    if type(fmt) is not str or fmt not in DATA_FORMATS:  # "NHWC" as given needs no call
+        fmt = check_data_format(fmt)
     shape = tuple(map(int, shape))
     if len(shape) not in (3, 4):
         want = "(N, H, W, C) or 3-D (H, W, C)" if fmt == "NHWC" else "(N, C, H, W) or 3-D (C, H, W)"
@@ -121,8 +121,7 @@ class ConvGeometry:
 
 
 def _check_groups(groups, cin: int, cout: int | None = None) -> int:
-    """``groups`` must divide the input channels and ``cout`` (a transposed convolution passes
-    none: its output channels are ``C_out/groups * groups``)."""
+    """``groups``, checked to divide ``cin`` and ``cout`` (None for a transposed convolution)."""
     groups = check_positive_int(groups, "groups")
     if cin % groups:
         raise ValueError(f"groups={groups} must divide the input channels, got {cin} input channels")
@@ -139,11 +138,7 @@ def _blame_axes(axes, padding) -> str:
     return f"padding={padding!r}"
 
 
-# Geometries already validated, by the exact arguments, their types included: a network calls
-# conv2d with the same few shapes again and again, and validating from scratch takes about five
-# times as long as the look-up (12 us a call, a tenth of a small layer's time). A geometry is
-# kept with the memory limit it passed; the limit guards against absurd sizes, not against a
-# process that fills up later.
+# Geometries already validated, by the repr of their arguments (see the module docstring).
 _GEOMETRIES: dict = {}
 _GEOMETRIES_MAX = 1024
 
@@ -159,31 +154,32 @@ def check_conv_shapes(
     data_format="NHWC",
     itemsize=4,
 ) -> ConvGeometry:
-    """Validate every argument of a convolution and compute its geometry.
+    """Validate every argument of a convolution and compute its geometry (kept for a repeat call).
 
     Parameters
     ----------
     input_shape, kernel_shape : tuple of int
         ``(N, H, W, C)`` / HWIO for NHWC, ``(N, C, H, W)`` / OIHW for NCHW (3-D input: unbatched).
+    stride, padding, dilation, groups, data_format
+        As for :func:`convlib.conv2d`.
     itemsize : int
-        Bytes per element of the arrays that will be allocated (for the memory check).
+        Bytes per element of the arrays to be allocated (for the memory check).
+
+    Returns
+    -------
+    ConvGeometry
 
     Raises
     ------
     ValueError
-        Naming the parameter and sizes: wrong rank, zero sizes, channel mismatch, groups not
-        dividing the channels, bad stride/dilation/padding, a dilated kernel larger than the padded
-        input, or a padded input or output that would not fit in memory.
+        Naming the parameter and sizes: wrong rank, zero sizes, channels or groups that do not
+        match, bad stride/dilation/padding, no window fits, or arrays too large for memory.
 
     Examples
     --------
     >>> check_conv_shapes((1, 10, 11, 3), (3, 3, 3, 8), stride=2, padding="same").pads
     ((0, 1), (1, 1))
-
-    A geometry once validated is kept (by the exact arguments, types included), so a repeated
-    call returns the same frozen record; refusals are never kept.
     """
-    # The key is the arguments' repr, which tells types apart: True from 1, 2.0 and np.int64(2) from 2.
     key = repr((input_shape, kernel_shape, stride, padding, dilation, groups, data_format, itemsize))
     if key in _GEOMETRIES:
         return _GEOMETRIES[key]
@@ -196,10 +192,14 @@ def check_conv_shapes(
             f"groups={groups}), but the input has {c} channels (input shape {tuple(input_shape)}, "
             f"kernel shape {tuple(kernel_shape)}, data_format={fmt!r})"
         )
-    axes = _conv_axes((h, w), (kh, kw), stride, padding, dilation)
+    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
+    p = normalize_padding(padding)
+    p = (p, p) if isinstance(p, str) else p
+    axes = tuple(_conv_axis(*a) for a in zip((h, w), (kh, kw), p, s, d, ("height", "width")))
     n = 1 if batch is None else max(batch, 1)
     blame = functools.partial(_blame_axes, axes, padding)
-    check_allocation((n, axes[0].padded, axes[1].padded, c), itemsize, what="the padded input", blame=blame)
+    padded = [a.n + a.before + a.after for a in axes]
+    check_allocation((n, *padded, c), itemsize, what="the padded input", blame=blame)
     check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
     if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
         _GEOMETRIES.clear()

@@ -136,17 +136,6 @@ def _conv_axis(n: int, k: int, padding, stride: int, dilation: int, label: str =
     )
 
 
-def _conv_axes(hw, khw, stride, padding, dilation) -> tuple[WindowAxis, WindowAxis]:
-    """Both axes from checked sizes ``hw``, ``khw`` and the user's 2-D arguments, each checked once."""
-    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    p = normalize_padding(padding)
-    p = (p, p) if isinstance(p, str) else p
-    return (
-        _conv_axis(hw[0], khw[0], p[0], s[0], d[0], _AXES[0]),
-        _conv_axis(hw[1], khw[1], p[1], s[1], d[1], _AXES[1]),
-    )
-
-
 def conv_axes(hw, khw, *, stride=1, padding="valid", dilation=1) -> tuple[WindowAxis, WindowAxis]:
     """Both spatial axes of a convolution, from the 2-D arguments convlib's functions take.
 
@@ -155,7 +144,8 @@ def conv_axes(hw, khw, *, stride=1, padding="valid", dilation=1) -> tuple[Window
     >>> [a.pads for a in conv_axes((10, 11), (3, 3), stride=2, padding="same")]
     [(0, 1), (1, 1)]
     """
-    return _conv_axes(_sizes(hw, "input size"), _sizes(khw, "kernel size"), stride, padding, dilation)
+    s, d, p = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation"), split_padding(padding)
+    return tuple(conv_axis(hw[i], khw[i], p[i], stride=s[i], dilation=d[i], label=_AXES[i]) for i in (0, 1))
 
 
 def pool_axis(

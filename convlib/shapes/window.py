@@ -7,9 +7,15 @@ convolution it names) and a gradient need to know about one axis, and :class:`Wi
 exactly that, with the derived sizes (``padded``, ``extent``, ``span``, ``zero_inserted``,
 ``overhang``, ``unread``) as properties, so no caller writes ``(out-1)*s + d*(k-1) + 1`` by hand.
 
-Sizes come from :func:`window_count`, the single size formula; the padding words become cells in
-:func:`pad_cells` (public views: :func:`same_padding`, :func:`full_padding`). The resolvers that
-build a :class:`WindowAxis` from the user's arguments are in :mod:`convlib.shapes.geometry`.
+Sizes come from :func:`window_count`, the single size formula, ``floor((padded - d*(k-1) - 1) / s)
++ 1`` (``ceil`` in pooling's ``ceil_mode``, where :func:`~convlib.shapes.geometry.pool_axis`
+applies PyTorch's rule that the last window must start inside the input). The padding words
+become cells in :func:`pad_cells` (public views: :func:`same_padding`, :func:`full_padding`):
+``"same"`` is TensorFlow's, ``ceil(n / s)`` windows with the least total padding that makes them
+fit, ``max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``, the odd cell going *after* (bottom/right),
+as TensorFlow and Keras split it; ``"full"`` pads ``d*(k-1)`` on both sides, so that every window
+overlapping the input by at least one cell is read. The resolvers that build a
+:class:`WindowAxis` from the user's arguments are in :mod:`convlib.shapes.geometry`.
 """
 
 from __future__ import annotations
@@ -64,14 +70,10 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
 
     Parameters
     ----------
-    padded : int
-        Input length after padding, ``n + p_before + p_after``.
-    k, stride, dilation : int
-        Kernel taps, step and tap spacing, all positive.
+    padded, k, stride, dilation : int
+        Input length after padding; kernel taps, step and tap spacing.
     ceil_mode : bool
-        Round the division up instead of down (pooling's ``ceil_mode``;
-        :func:`~convlib.shapes.geometry.pool_axis` applies PyTorch's rule that the last window must
-        start inside the input).
+        Round the division up (pooling's ``ceil_mode``).
 
     Returns
     -------
@@ -81,14 +83,12 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
     Raises
     ------
     ValueError
-        If the dilated kernel is larger than the padded input, so that no window fits.
+        A size that is not a positive integer, or a dilated kernel larger than ``padded``.
 
     Examples
     --------
-    >>> window_count(10, 3, stride=2)
-    4
-    >>> window_count(10, 3, stride=2, ceil_mode=True)
-    5
+    >>> window_count(10, 3, stride=2), window_count(10, 3, stride=2, ceil_mode=True)
+    (4, 5)
     """
     plain = type(padded) is type(k) is type(stride) is type(dilation) is int  # the engines' case
     if not (plain and padded > 0 and k > 0 and stride > 0 and dilation > 0):
@@ -102,16 +102,8 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
 
 
 def pad_cells(n: int, k: int, padding, stride: int, dilation: int) -> tuple[int, int]:
-    """``(before, after)`` of one axis, from checked sizes and a normalised ``padding``.
+    """``(before, after)`` of one axis, from checked sizes and a lower-case word or a pair of cells.
 
-    ``padding`` is a lower-case word or a pair of cells (as
-    :func:`convlib.padding.normalize_padding_1d` returns it); nothing is checked here. ``"same"``
-    is TensorFlow's: the output has ``ceil(n / s)`` positions and the total padding is the least
-    that makes that many windows fit, ``max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``, the odd cell
-    going *after* (bottom/right). ``"full"`` pads ``d*(k-1)`` on both sides.
-
-    Examples
-    --------
     >>> pad_cells(10, 3, "same", 2, 1), pad_cells(5, 3, "full", 1, 1), pad_cells(5, 3, (0, 1), 1, 1)
     ((0, 1), (2, 2), (0, 1))
     """
@@ -126,11 +118,7 @@ def pad_cells(n: int, k: int, padding, stride: int, dilation: int) -> tuple[int,
 
 
 def same_padding(n: int, k: int, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """TensorFlow's ``"same"`` padding for one axis, as ``(before, after)``.
-
-    The output has ``ceil(n / s)`` positions; the total padding is the least that makes that many
-    windows fit, ``max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``, split with the odd cell going
-    *after* (bottom/right), as TensorFlow and Keras do.
+    """TensorFlow's ``"same"`` padding for one axis, as ``(before, after)`` (see the module docstring).
 
     Parameters
     ----------
