@@ -47,48 +47,54 @@ def _pair(v):
 
 
 def tf_same_pads(x, kernel, stride, dilation=1):
-    """TensorFlow's "same" pads of this input, as F.pad wants them: (left, right, top, bottom).
+    """TensorFlow's "same" pads of x, as F.pad takes them: (l, r, t, b).
 
-    Per axis: ceil(n / s) outputs need (out - 1)*s + d*(k - 1) + 1 cells; the missing ones are
-    split with the odd cell after.
+    Per axis, ceil(n / s) outputs need (ceil(n / s) - 1)*s + d*(k - 1) + 1
+    cells; the missing ones are split with the odd cell after. Integer
+    arithmetic on x.shape, so a dynamic-shape export keeps it as graph
+    arithmetic (no negative floor division: ONNX's Div truncates).
     """
     pads = []
-    for n, k, s, d in zip(x.shape[-2:], _pair(kernel), _pair(stride), _pair(dilation)):
-        n = int(n)  # int(): a tracing exporter hands out tensors
-        total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)
-        pads.append((total // 2, total - total // 2))
-    (t, b), (l, r) = pads
-    return (l, r, t, b)
+    for n, k, s, d in zip(x.shape[:1:-1], _pair(kernel)[::-1],
+                          _pair(stride)[::-1], _pair(dilation)[::-1]):
+        if not isinstance(n, (int, torch.SymInt)):
+            n = int(n)  # the TorchScript tracer hands out tensors
+        need = ((n + s - 1) // s - 1) * s + d * (k - 1) + 1
+        total = torch.sym_max(need - n, 0)
+        pads += [total // 2, total - total // 2]
+    return tuple(pads)
 
 
 class Conv2dSame(nn.Conv2d):
-    """nn.Conv2d with TensorFlow's "same": pads each input by its own size, odd cell bottom/right."""
+    """nn.Conv2d with TensorFlow's "same": pads by each input's own size."""
 
     def forward(self, x):
-        x = F.pad(x, tf_same_pads(x, self.kernel_size, self.stride, self.dilation))
-        return self._conv_forward(x, self.weight, self.bias)
+        pads = tf_same_pads(x, self.kernel_size, self.stride, self.dilation)
+        return self._conv_forward(F.pad(x, pads), self.weight, self.bias)
 
 
 class MaxPool2dSame(nn.MaxPool2d):
-    """TensorFlow's "same" max pooling: the padded cells hold -inf and never win."""
+    """TensorFlow's "same" max pooling: padded cells hold -inf, never win."""
 
     def forward(self, x):
-        x = F.pad(x, tf_same_pads(x, self.kernel_size, self.stride), value=float("-inf"))
+        pads = tf_same_pads(x, self.kernel_size, self.stride)
+        x = F.pad(x, pads, value=float("-inf"))
         return F.max_pool2d(x, self.kernel_size, self.stride)
 
 
 class AvgPool2dSame(nn.AvgPool2d):
-    """TensorFlow's "same" average pooling: the mean over each window's real cells only."""
+    """TensorFlow's "same" average pooling: the mean over real cells only."""
 
     def forward(self, x):
         pads = tf_same_pads(x, self.kernel_size, self.stride)
+        k, s = self.kernel_size, self.stride
         ones = torch.ones_like(x[:, :1])
-        total = F.avg_pool2d(F.pad(x, pads), self.kernel_size, self.stride)
-        return total / F.avg_pool2d(F.pad(ones, pads), self.kernel_size, self.stride)
+        total = F.avg_pool2d(F.pad(x, pads), k, s)
+        return total / F.avg_pool2d(F.pad(ones, pads), k, s)
 
 
 class ConvTranspose2dCrop(nn.ConvTranspose2d):
-    """nn.ConvTranspose2d, then a crop that may differ per side (TF puts the odd cell last)."""
+    """nn.ConvTranspose2d, then a crop per side: TF crops the odd cell last."""
 
     def __init__(self, *args, crops=((0, 0), (0, 0)), **kwargs):
         super().__init__(*args, **kwargs)
