@@ -45,17 +45,15 @@ def conv2d(
     b : array_like, optional
         Bias ``(C_out,)``.
     stride, dilation : int or (int, int)
-    padding : {"valid", "same", "full"}, int, (int, int) or ((int, int), (int, int))
-        ``"same"`` is TensorFlow's (``ceil(n / s)`` outputs, the odd pad cell after); ``"full"``
-        pads ``d*(k-1)`` per side; numbers are ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``.
+    padding : {"valid", "same", "full"}, int, (int, int) or ((top, bottom), (left, right))
+        ``"same"``: TensorFlow's (``ceil(n/s)`` outputs, odd pad cell after); ``"full"``: ``d*(k-1)`` a side.
     groups : int
         Independent channel groups (``groups == C``: depthwise).
     data_format : {"NHWC", "NCHW"}
     padding_mode : {"zeros", "reflect", "replicate", "circular"}
         What the padded cells hold, as in PyTorch.
     algorithm : str
-        ``"auto"``: the fast room (:func:`convlib.fast.conv2d_auto`); or a reference engine of
-        :data:`convlib.engines.ENGINES` (``"naive"``, ``"im2col"``, ``"winograd_f4"``, ...).
+        ``"auto"``, the fast room (:mod:`convlib.fast`), or a reference engine's name (``ENGINES``).
 
     Returns
     -------

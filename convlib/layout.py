@@ -212,8 +212,8 @@ def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
     geo = check(x.shape, w.shape, itemsize=np.dtype(compute).itemsize, **args)
     if b is not None:
         check_bias(b.shape, geo.out_channels)
+        b = b.astype(compute, copy=False)
     x4 = x if x.ndim == 4 else x[None]
     if geo.data_format == "NCHW":
         x4, w = x4.transpose(0, 2, 3, 1), w.transpose(2, 3, 1, 0)
-    b = None if b is None else b.astype(compute, copy=False)
     return x4.astype(compute, copy=False), w.astype(compute, copy=False), b, geo, dtype

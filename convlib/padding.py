@@ -78,17 +78,6 @@ def check_nonnegative_int(value, name: str) -> int:
 def normalize_pair(value, name: str, *, allow_zero: bool = False) -> tuple[int, int]:
     """``value``, an int or ``(h, w)``, as a pair of positive (``allow_zero``: non-negative) ints.
 
-    Parameters
-    ----------
-    value : int or (int, int)
-    name : str
-        The parameter's name, for a refusal.
-    allow_zero : bool
-
-    Returns
-    -------
-    (int, int)
-
     Raises
     ------
     ValueError
@@ -147,16 +136,8 @@ def normalize_padding_1d(padding) -> str | tuple[int, int]:
 
 
 def normalize_padding(padding) -> str | Pads:
-    """The 2-D ``padding`` argument as a lower-case word or ``((top, bottom), (left, right))``.
-
-    Parameters
-    ----------
-    padding : str, int, (int, int) or ((int, int), (int, int))
-        A word of :data:`PADDING_WORDS` (any case), ``p``, ``(ph, pw)`` or per-side pads.
-
-    Returns
-    -------
-    str or ((int, int), (int, int))
+    """The 2-D ``padding`` argument, a word of :data:`PADDING_WORDS` (any case), ``p``, ``(ph, pw)`` or
+    ``((top, bottom), (left, right))``, as a lower-case word or ``((top, bottom), (left, right))``.
 
     Raises
     ------
@@ -189,9 +170,8 @@ def normalize_padding(padding) -> str | Pads:
 
 
 def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
-    """``mode`` in lower case, checked to be a ``padding_mode`` that can make ``pads`` on a ``hw`` input.
-
-    ``reflect`` pads at most ``n - 1`` cells, ``circular`` at most ``n`` (see the module docstring).
+    """``mode`` in lower case, checked to be a ``padding_mode`` that can make ``pads`` on a ``hw`` input
+    (``reflect``: at most ``n - 1`` cells, ``circular``: ``n``).
 
     Examples
     --------
@@ -238,21 +218,8 @@ def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.nda
 
 
 def apply_padding(x: np.ndarray, pads: Pads, mode: str = "zeros", axes=(1, 2)) -> np.ndarray:
-    """``x`` padded on its two spatial ``axes`` by ``pads``; ``x`` itself when every pad is 0.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-    pads : ((int, int), (int, int))
-        ``((top, bottom), (left, right))``.
-    mode : {"zeros", "reflect", "replicate", "circular"}
-        PyTorch's ``padding_mode`` (see the module docstring).
-    axes : (int, int)
-        The spatial axes of ``x``.
-
-    Returns
-    -------
-    numpy.ndarray
+    """``x`` padded on its two spatial ``axes`` by ``pads``, ``((top, bottom), (left, right))``, with
+    ``mode`` (PyTorch's ``padding_mode``, see the module docstring); ``x`` itself when every pad is 0.
 
     Raises
     ------

@@ -19,12 +19,8 @@ __all__ = ["windows"]
 
 
 def windows(xp: np.ndarray, kh: int, kw: int, *, stride=(1, 1), dilation=(1, 1)) -> np.ndarray:
-    """Read-only view of every ``kh x kw`` window of padded NHWC ``xp``, ``stride`` and
-    ``dilation`` (pairs) apart: ``v[n, i, j, a, b, c] = xp[n, i*s_h + a*d_h, j*s_w + b*d_w, c]``.
-
-    Shape
-    -----
-    ``(N, H_out, W_out, kh, kw, C)``, ``H_out = floor((H - d_h*(kh-1) - 1) / s_h) + 1``, likewise ``W_out``.
+    """Read-only view ``(N, H_out, W_out, kh, kw, C)`` of every ``kh x kw`` window of padded NHWC ``xp``:
+    ``v[n, i, j, a, b, c] = xp[n, i*s_h + a*d_h, j*s_w + b*d_w, c]`` (``stride``, ``dilation``: pairs).
 
     Examples
     --------

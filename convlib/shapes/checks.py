@@ -83,8 +83,7 @@ def _split(shape, kernel_shape, data_format, layouts=("", ""), name: str = "x"):
         return fmt, batch, h, w, c, None
     k = tuple(map(int, kernel_shape))
     if len(k) != 4:
-        layout = layouts[fmt == "NCHW"]
-        raise ValueError(f"kernel w must be 4-D {layout}; got {len(k)}-D shape {k}")
+        raise ValueError(f"kernel w must be 4-D {layouts[fmt == 'NCHW']}; got {len(k)}-D shape {k}")
     if min(k) <= 0:
         raise ValueError(f"kernel w sizes must be positive, got shape {k}")
     return fmt, batch, h, w, c, (k if fmt == "NHWC" else (k[2], k[3], k[1], k[0]))

@@ -62,24 +62,11 @@ def _used_bytes(field: int) -> int:
 
 
 def check_allocation(shape, itemsize: int, *, what: str, blame) -> None:
-    """Refuse an array that would not fit in :func:`memory_limit_bytes`, naming what to blame.
+    """Refuse an array of ``shape`` and ``itemsize`` that would not fit in :func:`memory_limit_bytes`.
 
-    Parameters
-    ----------
-    shape : tuple of int
-    itemsize : int
-        Bytes per element.
-    what, blame : str
-        The array, and the argument that made it so large (``blame`` may be a function returning
-        the string: it is called only to word a refusal).
+    ``what`` names the array, ``blame`` the argument that made it so large (or is a function
+    returning that string, called only to word a refusal).
 
-    Raises
-    ------
-    ValueError
-        ``"<blame> makes <what> <shape> need N GiB, more than the M GiB this process may allocate"``.
-
-    Examples
-    --------
     >>> check_allocation((1, 10**9, 10**9, 3), 4, what="the input", blame="padding=10**9")
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):

@@ -90,11 +90,8 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
     >>> window_count(10, 3, stride=2), window_count(10, 3, stride=2, ceil_mode=True)
     (4, 5)
     """
-    plain = type(padded) is type(k) is type(stride) is type(dilation) is int  # the engines' case
-    if not (plain and padded > 0 and k > 0 and stride > 0 and dilation > 0):
-        padded = check_positive_int(padded, "padded input size")
-        k, stride = check_positive_int(k, "kernel size"), check_positive_int(stride, "stride")
-        dilation = check_positive_int(dilation, "dilation")
+    padded, k = check_positive_int(padded, "padded input size"), check_positive_int(k, "kernel size")
+    stride, dilation = check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation")
     span = padded - dilation * (k - 1) - 1
     if span < 0:
         raise no_window_error("kernel size", k, dilation, padded)
