@@ -352,14 +352,9 @@ def express_conv_transpose2d(
 
     PyTorch: symmetric crops go to ``padding=``; otherwise ``padding=0`` and the result is
     cropped. TensorFlow: ``tf.nn.conv2d_transpose`` (the words as ``"VALID"``/``"SAME"``,
-    numbers explicit; groups and dilation with the words only).
+    numbers explicit). Every configuration has a call; whether the framework's kernel runs it
+    (TF's CPU kernels refuse dilation > 1 with explicit pads, for one) is the call's own answer.
     TensorFlow's ``call`` takes ``output_shape=`` (NHWC); it defaults to ``out_hw``.
-
-    Raises
-    ------
-    Inexpressible
-        TensorFlow with ``groups > 1`` or dilation > 1 and explicit (numeric) padding: TF's CPU
-        kernels refuse both there, and run both with ``"VALID"``/``"SAME"``.
 
     Examples
     --------
@@ -401,19 +396,6 @@ def express_conv_transpose2d(
 
     word = _word(padding)
     shape = f"(N, {out_hw[0]}, {out_hw[1]}, C_out)" if out_hw else "output_shape"
-    if (groups != 1 or d != (1, 1)) and word not in ("valid", "same"):
-        # Measured on TF 2.21's CPU kernels: groups and dilation run with the words (equal to
-        # PyTorch), and with explicit pads the op refuses with these messages.
-        why = (
-            "'Gradients for grouped convolutions are not supported on CPU'"
-            if groups != 1
-            else "'Current CPU implementations do not yet support dilation rates larger than 1'"
-        )
-        raise Inexpressible(
-            name,
-            f"TF's CPU conv2d_transpose takes {'groups' if groups != 1 else 'dilation > 1'} only with "
-            f"'VALID'/'SAME'; with explicit pads it refuses ({why})",
-        )
     pad = f'"{word.upper()}"' if word in ("valid", "same") else _tf_pads_src(crops)
     tf_pad = word.upper() if word in ("valid", "same") else [[0, 0], [t, b], [left, r], [0, 0]]
     dil = f", dilations={d}" if d != (1, 1) else ""

@@ -30,9 +30,13 @@ def _expression(framework, express, **kw):
         return express(framework, **kw), None
     except Inexpressible as exc:
         return None, exc.reason
+    except ValueError as exc:  # an argument no call can be written with: the framework is not called
+        return None, f"not called: no call can be written for this request ({exc})"
 
 
-REFUSED_FIRST = "configuration refused before reaching the framework"
+def _convlib_refused(ref: Outcome) -> str:
+    return f"convlib refused the request ({ref.error})"
+
 
 KERAS_CANNOT = {
     "padding": "Keras Conv2DTranspose takes only the words 'valid'/'same', no numeric padding",
@@ -98,9 +102,10 @@ def crosscheck_conv_transpose2d(
     map back onto the input. The accepted sizes are reported in ``how``; convlib's size must
     be among them (else ``SHAPE DIFFERS``) and the values must agree at that size.
 
-    Named as unable (:attr:`Report.cannot`), from the configuration: TensorFlow with groups
-    or dilation and numeric padding (its CPU kernels take both only with the words); Keras with
-    numeric padding, groups, or dilation together with a stride.
+    Named as unable (:attr:`Report.cannot`), from the configuration and not called: Keras
+    with numeric padding, groups, or dilation together with a stride. Where convlib refuses,
+    PyTorch gets the literal request (numeric padding; it has no padding words), and
+    TensorFlow runs at the Keras layer's size (it has no size of its own to give).
 
     Examples
     --------
@@ -134,7 +139,7 @@ def crosscheck_conv_transpose2d(
             out_hw=(axes[0].n, axes[1].n),
         )
     tf_expr, tf_cannot = _expression("tensorflow", express_conv_transpose2d, **common)
-    pt_expr, _ = _expression("pytorch", express_conv_transpose2d, **common)
+    pt_expr, pt_cannot = _expression("pytorch", express_conv_transpose2d, **common)
     keras_cannot = _keras_cannot(word, groups, dilation, stride)
     keras_hw = {}
 
@@ -158,8 +163,11 @@ def crosscheck_conv_transpose2d(
     how = {"TensorFlow": "" if tf_expr is None else tf_expr.source}
 
     def tf_call():
-        if axes is None:
-            raise ValueError(REFUSED_FIRST)
+        if axes is None:  # convlib refused: only the Keras layer's size is TF's to try
+            target = tuple(keras_hw["hw"])
+            how["TensorFlow"] = f"{tf_expr.source}; run at {target} (size from Keras)"
+            shape = (x_tf.shape[0], *target, w_tf.shape[2] * groups)
+            return back(np.asarray(tf_expr.call(x_tf, w_tf, b, output_shape=shape)))
         accepted = _tf_accepted_sizes(tf_expr, x_tf, w_tf, axes, groups)
         ours = (axes[0].n, axes[1].n)
         if "hw" in keras_hw:  # the words: TF's size is the Keras layer's
@@ -172,33 +180,62 @@ def crosscheck_conv_transpose2d(
         shape = (x_tf.shape[0], *target, w_tf.shape[2] * groups)
         return back(np.asarray(tf_expr.call(x_tf, w_tf, b, output_shape=shape)))
 
+    if axes is None:  # convlib refused: PyTorch is asked the literal request, so its own answer shows
+        pt_expr, pt_cannot = _torch_literal_transpose(output_padding, **common)
+
     def torch_call():
-        if axes is None:
-            raise ValueError(REFUSED_FIRST)
         y = pt_expr.call(nchw(x_tf), oihw(w_tf), b).numpy()
         return y if fmt == "NCHW" else nhwc(y)
 
     keras = cannot("Keras", keras_cannot, "Conv2DTranspose") if keras_cannot else run("Keras", keras_call)
     if not keras_cannot:
         keras.how = "Conv2DTranspose"
+    if axes is None and not tf_cannot and "hw" not in keras_hw:
+        tf_cannot = (
+            "not called: tf.nn.conv2d_transpose needs an output_shape, and no size was given: "
+            f"{_convlib_refused(ref)}, and the Keras layer gave none"
+        )
     if tf_cannot:
         tf_run = cannot("TensorFlow", tf_cannot, "tf.nn.conv2d_transpose")
     else:
         tf_run = run("TensorFlow", tf_call)
         tf_run.how = how["TensorFlow"]
-    others = [tf_run, keras, run("PyTorch", torch_call, "" if pt_expr is None else pt_expr.source)]
+    if pt_cannot:
+        pt_run = cannot("PyTorch", pt_cannot, "F.conv_transpose2d")
+    else:
+        pt_run = run("PyTorch", torch_call, pt_expr.source)
+    others = [tf_run, keras, pt_run]
     pads = None if axes is None else tuple(a.pads for a in axes)
     return Report(ref, others, tolerance(xa.dtype), pads=pads)
 
 
+def _torch_literal_transpose(output_padding, *, padding, stride, dilation, groups, **_):
+    """PyTorch's call for a transposed request convlib refused: ``(Expression, None)`` with the
+    literal numbers (per-side pads as a crop), or ``(None, reason)`` for a padding word."""
+    if isinstance(padding, str):
+        return None, f"F.conv_transpose2d has no padding words ({padding!r} is convlib's to read; it refused)"
+
+    def literal(framework, **kw):
+        return express_conv_transpose2d(framework, crops=normalize_padding(padding), **kw)
+
+    op = output_padding or 0
+    return _expression("pytorch", literal, stride=stride, dilation=dilation, groups=groups, output_padding=op)
+
+
 def _literal_pool_pads(hw, pool_size, strides, padding, dilation):
-    """The pads a pooling request names, where convlib refused it (zeros where unreadable)."""
+    """``(pads, None)`` a pooling request names where convlib refused it, or ``(None, reason)``."""
     try:
         ks = normalize_pair(pool_size, "pool_size")
         ss = ks if strides is None else normalize_pair(strides, "strides")
-        return resolve_padding(hw, ks, padding, stride=ss, dilation=dilation)
-    except (ValueError, TypeError, IndexError):
-        return (0, 0), (0, 0)
+        return resolve_padding(hw, ks, padding, stride=ss, dilation=dilation), None
+    except (ValueError, TypeError, IndexError) as exc:
+        return None, f"not called: the pads of padding={padding!r} cannot be read ({exc})"
+
+
+TF_NO_NUMERIC_POOL = (
+    "not called: numeric pooling pads are PyTorch's request, which TensorFlow gets only as the "
+    "cross-check's tf.pad of pads convlib accepts"
+)
 
 
 def crosscheck_pool2d(
@@ -221,9 +258,11 @@ def crosscheck_pool2d(
     takes symmetric pads natively, other pads with ``F.pad`` (and a sum over the real-cell
     count where the padding is left out of an average, as in TF's "same").
 
-    Named as unable (:attr:`Report.cannot`), from the configuration: TensorFlow with
-    ``ceil_mode``, with dilation and a stride > 1, or an average leaving explicit pads out of
-    the count; PyTorch with ``ceil_mode`` and pads its ``padding=`` cannot take.
+    Named as unable (:attr:`Report.cannot`), from the configuration and not called: TensorFlow
+    with ``ceil_mode``, with dilation and a stride > 1, or an average leaving explicit pads out
+    of the count; PyTorch with ``ceil_mode`` and pads its ``padding=`` cannot take. Where
+    convlib refuses, PyTorch gets numeric pads literally and a word as its pads (``"valid"``
+    is 0); TensorFlow gets a word, never numeric pads (see :data:`TF_NO_NUMERIC_POOL`).
 
     Examples
     --------
@@ -255,49 +294,47 @@ def crosscheck_pool2d(
         geo = check_pool_shape(
             x_tf.shape, pool_size, strides, padding, dilation=dilation, ceil_mode=ceil_mode
         )
-    pads = (
-        geo.pads
+    pads, unread = (
+        (geo.pads, None)
         if geo is not None
         else _literal_pool_pads(x_tf.shape[1:3], pool_size, strides, padding, dilation)
     )
     word = _word(padding) if isinstance(padding, str) else None
     spec = dict(pool_size=pool_size, strides=strides, padding=padding, pads=pads, ceil_mode=ceil_mode,
                 count_include_pad=count_include_pad, dilation=dilation if kind == "max" else 1)  # fmt: skip
+
+    def torch_literal():  # convlib refused numeric pads: the literal request, so PyTorch's own answer shows
+        lit = F.max_pool2d if kind == "max" else F.avg_pool2d
+        extra = dict(dilation=dilation) if kind == "max" else dict(count_include_pad=count_include_pad)
+        return lit(
+            torch.from_numpy(nchw(x_tf)), pool_size, strides, padding, ceil_mode=ceil_mode, **extra
+        ).numpy()
+
     outcomes = []
     for name, framework in (("TensorFlow", "tensorflow"), ("PyTorch", "pytorch")):
-        expr, why = _expression(framework, express_pool2d, kind=kind, **spec)
-        literal = name == "PyTorch" and geo is None and word is None
-        if why is not None and not literal:  # (a refused request goes to PyTorch literally)
-            outcomes.append(cannot(name, why, f"{'tf.nn' if name == 'TensorFlow' else 'F'}.{kind}_pool2d"))
+        api = f"{'tf.nn' if name == 'TensorFlow' else 'F'}.{kind}_pool2d"
+        if geo is None and word is None:
+            if name == "PyTorch":
+                outcomes.append(run(name, torch_literal, f"F.{kind}_pool2d (literal)"))
+            else:
+                why = f"{TF_NO_NUMERIC_POOL}; {_convlib_refused(ref)}"
+                outcomes.append(cannot(name, why, api))
+            continue
+        expr, why = (
+            (None, unread) if pads is None else _expression(framework, express_pool2d, kind=kind, **spec)
+        )
+        if why is not None:
+            outcomes.append(cannot(name, why, api))
             continue
 
         def call(expr=expr, name=name):
             if name == "TensorFlow":
-                if geo is None and word is None:
-                    raise ValueError(REFUSED_FIRST)
-                return back(np.asarray(expr.call(x_tf)))  # the words: TF's own verdict where convlib refused
-            xt = torch.from_numpy(nchw(x_tf))
-            if geo is None and word is None:  # convlib refused: the literal request, so PyTorch's error shows
-                lit = F.max_pool2d if kind == "max" else F.avg_pool2d
-                extra = (
-                    dict(dilation=dilation) if kind == "max" else dict(count_include_pad=count_include_pad)
-                )
-                return lit(xt, pool_size, strides, padding, ceil_mode=ceil_mode, **extra).numpy()
-            if geo is None:
-                raise ValueError(REFUSED_FIRST)
-            y = expr.call(xt).numpy()
+                return back(np.asarray(expr.call(x_tf)))
+            y = expr.call(torch.from_numpy(nchw(x_tf))).numpy()
             return y if fmt == "NCHW" else nhwc(y)
 
-        outcomes.append(run(name, call, f"F.{kind}_pool2d (literal)" if expr is None else expr.source))
+        outcomes.append(run(name, call, expr.source))
     return Report(ref, outcomes, tolerance(xa.dtype), pads=None if geo is None else geo.pads)
-
-
-TF_GRAD_CANNOT = {
-    "groups": "TF has no gradients of grouped convolutions on CPU "
-    "('Gradients for grouped convolutions are not supported on CPU')",
-    "dilation": "TF's CPU gradient kernels have no dilation > 1 "
-    "('Current CPU implementations do not yet support dilation rates larger than 1')",
-}
 
 
 def crosscheck_backward(
@@ -315,7 +352,11 @@ def crosscheck_backward(
     """:func:`convlib.conv2d_backward` next to ``tf.GradientTape`` and ``torch.autograd``.
 
     Both frameworks differentiate "pad (``tf.pad``/gather or ``F.pad``), then a valid
-    ``conv2d``" with convlib's resolved pads, so every padding and mode is compared.
+    ``conv2d``" with convlib's resolved pads, so every padding and mode is compared. Both are
+    always called, groups and dilation included (TensorFlow's oneDNN kernels, which
+    :func:`~convlib.proof.frameworks.load_tf` turns on, differentiate both; with
+    ``TF_ENABLE_ONEDNN_OPTS=0`` its CPU kernels refuse, and the report says so). Where convlib
+    refuses, neither is called: there are no pads to differentiate with.
     Returns ``{"grad_x": Report, "grad_w": Report, "grad_b": Report}``.
 
     Examples
@@ -383,28 +424,16 @@ def crosscheck_backward(
         gw = wt.grad.numpy() if fmt == "NCHW" else wt.grad.numpy().transpose(2, 3, 1, 0)
         return (xt.grad.numpy() if fmt == "NCHW" else nhwc(xt.grad.numpy())), gw, bt_.grad.numpy()
 
-    tf_cannot = (
-        TF_GRAD_CANNOT["groups"]
-        if groups != 1
-        else TF_GRAD_CANNOT["dilation"]
-        if normalize_pair(dilation, "dilation") != (1, 1)
-        else None
-    )
     results = {}
     for name, fn, how in (
         ("TensorFlow", tf_call, tf_how),
         ("PyTorch", torch_call, "torch.autograd"),
     ):
-        if name == "TensorFlow" and tf_cannot:
-            results[name] = cannot(name, tf_cannot, how)
-            continue
         if pads is None:
-            results[name] = Outcome(
-                name, error="ValueError: configuration refused before reaching the framework"
-            )
+            why = f"not called: the gradient is taken with convlib's resolved pads; {_convlib_refused(ours)}"
+            results[name] = cannot(name, why, how)
             continue
-        got = run(name, lambda fn=fn: np.concatenate([a.ravel() for a in fn()]), how=how)
-        results[name] = got
+        results[name] = run(name, lambda fn=fn: np.concatenate([a.ravel() for a in fn()]), how=how)
     sizes, shapes = np.cumsum([xa.size, wa.size]), (xa.shape, wa.shape, bias.shape)
     reports = {}
     for i, key in enumerate(("grad_x", "grad_w", "grad_b")):
