@@ -7,11 +7,10 @@ The resolvers turn the user's 2-D arguments into both axes at once, in the style
 - :func:`pool_axes` for pooling (``ceil_mode`` included),
 - :func:`transpose_axes` for transposed convolution.
 
-Each argument is checked once: the public functions normalise ``stride``, ``dilation`` and
-``padding`` (:mod:`convlib.padding`) and hand plain ints and a normalised padding to a private
-per-axis function (``_conv_axis``, ``_pool_axis``, ``_transpose_axis``) that checks only what
-depends on the sizes. The record, the size formula and the padding words are in
-:mod:`convlib.shapes.window`.
+Each argument is checked once: the public functions normalise their arguments
+(:mod:`convlib.padding`) and hand plain ints and a normalised padding to a private per-axis
+function that checks only what depends on the sizes. The record, the size formula and the
+padding words are in :mod:`convlib.shapes.window`.
 """
 
 from __future__ import annotations
@@ -50,8 +49,6 @@ __all__ = [
     "transpose_axes",
 ]
 
-_AXES = ("height", "width")
-
 
 def split_padding(padding, axes: int = 2) -> list:
     """The user's 2-D ``padding`` split into one entry (word or ``(before, after)``) per axis.
@@ -70,16 +67,13 @@ def _sizes(hw, name: str) -> tuple[int, int]:
 
 
 def resolve_padding_1d(n: int, k: int, padding, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
-    """Turn one axis's padding (a word, an int or a pair) into ``(before, after)`` cells.
-
-    Only the padding: whether a window fits is for the resolvers below to say.
+    """One axis's padding (a word, an int or a pair) as ``(before, after)`` cells, without
+    checking that a window fits.
 
     Examples
     --------
-    >>> resolve_padding_1d(5, 3, "full")
-    (2, 2)
-    >>> resolve_padding_1d(10, 3, "same", stride=2)
-    (0, 1)
+    >>> resolve_padding_1d(5, 3, "full"), resolve_padding_1d(10, 3, "same", stride=2)
+    ((2, 2), (0, 1))
     """
     padding = normalize_padding_1d(padding)
     n, k = check_positive_int(n, "input size"), check_positive_int(k, "kernel size")
@@ -95,18 +89,14 @@ def resolve_padding(hw, khw, padding, *, stride=1, dilation=1) -> tuple[tuple[in
     >>> resolve_padding((10, 11), (3, 3), "same", stride=2)
     ((0, 1), (1, 1))
     """
-    s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
-    p = split_padding(padding)
-    (h, w), (kh, kw) = _sizes(hw, "input size"), _sizes(khw, "kernel size")
-    return pad_cells(h, kh, p[0], s[0], d[0]), pad_cells(w, kw, p[1], s[1], d[1])
+    s, d, p = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation"), split_padding(padding)
+    return tuple(map(pad_cells, _sizes(hw, "input size"), _sizes(khw, "kernel size"), p, s, d))
 
 
 def conv_axis(
     n: int, k: int, padding="valid", *, stride: int = 1, dilation: int = 1, label: str = ""
 ) -> WindowAxis:
-    """Resolve one axis of a convolution.
-
-    ``padding`` is ``"valid"``, ``"same"`` (TensorFlow's), ``"full"``, ``p`` or ``(before, after)``.
+    """Resolve one axis of a convolution; ``padding`` is a word, ``p`` or ``(before, after)``.
 
     Raises
     ------
@@ -145,7 +135,10 @@ def conv_axes(hw, khw, *, stride=1, padding="valid", dilation=1) -> tuple[Window
     [(0, 1), (1, 1)]
     """
     s, d, p = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation"), split_padding(padding)
-    return tuple(conv_axis(hw[i], khw[i], p[i], stride=s[i], dilation=d[i], label=_AXES[i]) for i in (0, 1))
+    return tuple(
+        conv_axis(hw[i], khw[i], p[i], stride=s[i], dilation=d[i], label=("height", "width")[i])
+        for i in (0, 1)
+    )
 
 
 def pool_axis(
@@ -153,12 +146,11 @@ def pool_axis(
 ) -> WindowAxis:
     """Resolve one axis of a pooling window.
 
-    ``stride`` defaults to ``k``. ``"same"`` is TensorFlow's (the padded cells are then ignored by
-    the pool). Numbers follow PyTorch, which requires each side to be at most half the
-    *undilated* window, ``p <= k // 2``, so that every window holds at least one real cell.
-    With ``ceil_mode`` the division rounds up, but a last window that would start in the right
-    padding is dropped (PyTorch's rule), and as in PyTorch a single window may overhang the padded
-    input by fewer than ``s`` cells.
+    ``stride`` defaults to ``k``. ``"same"`` is TensorFlow's (the pool ignores the padded cells).
+    Numbers follow PyTorch: each side at most half the *undilated* window, ``p <= k // 2``, so that
+    every window holds a real cell; with ``ceil_mode`` the division rounds up, a last window that
+    would start in the right padding is dropped, and one window may overhang the padded input by
+    fewer than ``s`` cells.
 
     Raises
     ------
@@ -215,27 +207,18 @@ def pool_axes(hw, pool_size, strides=None, padding="valid", *, dilation=1, ceil_
     """
     ks = normalize_pair(pool_size, "pool_size")
     ss = ks if strides is None else normalize_pair(strides, "strides")
-    ds = normalize_pair(dilation, "dilation")
-    p = split_padding(padding)
-    hw = _sizes(hw, "input size")
-    return tuple(_pool_axis(hw[i], ks[i], p[i], ss[i], ds[i], ceil_mode) for i in range(2))
+    ds, p = normalize_pair(dilation, "dilation"), split_padding(padding)
+    return tuple(map(_pool_axis, _sizes(hw, "input size"), ks, p, ss, ds, (ceil_mode, ceil_mode)))
 
 
 def transpose_axis(
     n: int, k: int, padding=0, *, stride: int = 1, output_padding: int | None = None, dilation: int = 1
 ) -> WindowAxis:
-    """Resolve one axis of a transposed convolution of ``n`` input cells.
+    """Resolve one axis of a transposed convolution of ``n`` input cells (rules: :mod:`.transpose`).
 
     The result describes the forward convolution being transposed: its ``n`` is the transposed
     output size, ``n_out = (n-1)*s - before - after + d*(k-1) + 1 + output_padding``, its ``out``
     is ``n``, ``before``/``after`` are the crops and :attr:`WindowAxis.left` the output padding.
-
-    Numbers follow PyTorch (``output_padding`` defaults to 0 and must be ``< max(s, d)``).
-    ``"valid"`` and ``"same"`` follow Keras ``Conv2DTranspose``: with ``output_padding=None`` the
-    output is ``n*s + max(d*(k-1)+1 - s, 0)`` (valid) or ``n*s`` (same); with an int it is
-    ``(n-1)*s + d*(k-1)+1 - 2*pad + output_padding`` with ``pad = 0`` (valid) or
-    ``(d*(k-1)+1) // 2`` (same). The crop is then TensorFlow's: the forward ``"same"`` padding of
-    that output size, so that a forward convolution maps it back to ``n``.
 
     Raises
     ------
@@ -308,13 +291,9 @@ def transpose_axes(hw, khw, *, stride=1, padding=0, output_padding=None, dilatio
     """
     s, d = normalize_pair(stride, "stride"), normalize_pair(dilation, "dilation")
     p = split_padding(padding)
-    ops = (
+    op = (
         (None, None)
         if output_padding is None
         else normalize_pair(output_padding, "output_padding", allow_zero=True)
     )
-    (h, w), (kh, kw) = _sizes(hw, "input size"), _sizes(khw, "kernel size")
-    return (
-        _transpose_axis(h, kh, p[0], s[0], ops[0], d[0]),
-        _transpose_axis(w, kw, p[1], s[1], ops[1], d[1]),
-    )
+    return tuple(map(_transpose_axis, _sizes(hw, "input size"), _sizes(khw, "kernel size"), p, s, op, d))

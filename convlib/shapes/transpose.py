@@ -1,4 +1,13 @@
-"""Transposed-convolution sizes, derived from the convolution they invert."""
+"""Transposed-convolution sizes, derived from the convolution they invert.
+
+Numbers follow PyTorch (``output_padding`` defaults to 0 and must be ``< max(s, d)``).
+``"valid"`` and ``"same"`` follow Keras ``Conv2DTranspose``: with ``output_padding=None`` the
+output is ``n*s + max(d*(k-1)+1 - s, 0)`` (valid) or ``n*s`` (same); with an int it is
+``(n-1)*s + d*(k-1)+1 - 2*pad + output_padding`` with ``pad = 0`` (valid) or ``(d*(k-1)+1) // 2``
+(same). The crop is then TensorFlow's: the forward ``"same"`` padding of that output size, so that
+a forward convolution maps it back to ``n``. The resolver is
+:func:`convlib.shapes.geometry.transpose_axis`; these are its one-axis views.
+"""
 
 from __future__ import annotations
 
@@ -22,13 +31,6 @@ def transpose_padding_1d(
     The full scatter of ``n`` inputs spans ``(n-1)*s + d*(k-1) + 1`` cells; the output drops
     ``crop_before`` cells at the start and ``crop_after`` at the end, then appends
     ``output_padding`` cells (cells no input reaches hold only the bias).
-
-    Numbers follow PyTorch (``output_padding`` defaults to 0 and must be ``< max(s, d)``).
-    ``"valid"`` and ``"same"`` follow Keras ``Conv2DTranspose``: with ``output_padding=None``
-    the output is ``n*s + max(d*(k-1)+1 - s, 0)`` (valid) or ``n*s`` (same); with an int it
-    is ``(n-1)*s + d*(k-1)+1 - 2*pad + output_padding`` with ``pad = 0`` (valid) or
-    ``(d*(k-1)+1) // 2`` (same). The crop is then TensorFlow's: the forward ``"same"``
-    padding of that output size, so that a forward conv maps it back to ``n``.
 
     Raises
     ------
