@@ -132,6 +132,7 @@ def test_unknown_layers_are_named_not_skipped():
     t = trace(Roll(), (1, 4, 4))  # read by running it; where a roll moves each cell is not known
     assert np.isnan(t["roll"].rf[0]) and not t["roll"].field[0].exact
     assert t.table().splitlines()[3].split()[:5] == ["roll", "roll", "1x4x4", "0", "?"]
+    assert "?: convlib cannot tell" in " ".join(t.table(legend=True).split("total params 0")[1].split())
 
     class View(nn.Module):
         def forward(self, x):

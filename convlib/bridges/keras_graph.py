@@ -92,8 +92,19 @@ def _attrs(layer, kind: str, channels_last: bool) -> tuple[str, dict]:
     if kind == "Flatten":
         return "flatten", {}
     if kind in POINTWISE:
-        return "pointwise", {"fn": kind, "params": layer.count_params()}
+        attrs = {"fn": kind, "params": layer.count_params()}
+        if kind == "GroupNormalization" or (
+            kind == "LayerNormalization" and _over_space(layer, channels_last)
+        ):
+            attrs["space"] = "global"  # statistics over every cell of the grid
+        return "pointwise", attrs
     raise ValueError(f"layer {layer.name} ({kind}): convlib's Keras reader does not know this layer class")
+
+
+def _over_space(layer, channels_last: bool) -> bool:
+    """Whether a LayerNormalization's axes include a spatial one (of a 4-d input)."""
+    axes = layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis]
+    return bool({a % 4 for a in axes} & ({1, 2} if channels_last else {2, 3}))
 
 
 def _dense(layer, rank: int) -> tuple[str, dict]:

@@ -3,7 +3,8 @@
 ``torch.fx.symbolic_trace`` records the module's forward as a graph of module calls, function
 calls and method calls on proxies; no tensor arithmetic runs and no weights are read beyond
 their counts. Each fx node becomes one IR node, named after the module path for module calls
-(``"enc.0.conv"``, as ``named_modules`` names them) and after fx's node name for functions
+(``"enc.0.conv"``, as ``named_modules`` names them); a function called inside a module's
+forward is named after that module (``"layer1.0.add"``), one in the model's own forward by fx
 (``"cat"``, ``"add_1"``). Sizes that the code computes from other tensors (``x.size(2)``,
 ``skip.shape[-2:]``, ``diff // 2``) become :class:`~convlib.graph.ir.Size` expressions, so the
 milesial-style ``F.pad(x1, [dx // 2, dx - dx // 2, ...])`` and ``F.interpolate(x,
@@ -16,6 +17,7 @@ is skipped silently.
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass
 
 from ..graph.ir import Graph, Node, Size
@@ -168,13 +170,30 @@ def _fx_graph(module) -> Graph:
     return Graph(tuple(r.nodes), "input", output.name, "NCHW")
 
 
+@dataclass(frozen=True)
+class _Named:
+    name: str  # an fx function or method call, named after the module whose forward makes it
+
+
+def _path_name(node) -> _Named:
+    """``"decoder.up3.cat"`` for a call inside ``decoder.up3``'s forward (fx's ``nn_module_stack``);
+    a call in the model's own forward keeps fx's name (``"cat_1"``)."""
+    stack = node.meta.get("nn_module_stack") or {}
+    if not stack:
+        return _Named(node.name)
+    key, value = list(stack.items())[-1]
+    path = value[0] if isinstance(value, tuple) and isinstance(value[0], str) else key
+    return _Named(f"{path}.{re.sub(r'_[0-9]+$', '', node.name)}")
+
+
 def _node(r: _Reader, node):
     args, kwargs = r.value(node.args), r.value(dict(node.kwargs))
     if node.op == "call_module":
         return _module(r, node, r.module.get_submodule(node.target), args, kwargs)
+    named = _path_name(node)
     if node.op == "call_method":
-        return _method(r, node, node.target, args, kwargs)
-    return _function(r, node, node.target, args, kwargs)
+        return _method(r, named, node.target, args, kwargs)
+    return _function(r, named, node.target, args, kwargs)
 
 
 def _conv_attrs(m) -> dict:
@@ -232,7 +251,11 @@ def _module(r: _Reader, node, m, args, kwargs):
         attrs = {"in_features": m.in_features, "out_features": m.out_features, "bias": m.bias is not None}
         return r.add(name, "linear", [x], attrs, kind, 2)
     if kind in POINTWISE:
-        return r.add(name, "pointwise", [x], {"fn": kind, "params": count}, kind, x.rank)
+        attrs = {"fn": kind, "params": count}
+        stats = getattr(m, "track_running_stats", False) and not m.training  # BatchNorm2d in eval mode
+        if kind in ("GroupNorm", "InstanceNorm2d", "BatchNorm2d") and not stats:
+            attrs["space"] = "global"  # statistics over every cell of the grid
+        return r.add(name, "pointwise", [x], attrs, kind, x.rank)
     raise ValueError(f"layer {name} ({kind}): convlib's torch reader does not know this module class")
 
 

@@ -16,9 +16,13 @@ the inputs ``i`` with ``i*s <= o + p <= i*s + k_eff - 1``, an interval of length
 
 (fractions: a position-dependent field bounded by one interval). Bilinear resizing and adaptive
 pooling with unequal bins use the same form with the interval that holds every output's cells.
-A merge takes the union of its inputs' intervals. Pads shift ``start``; crops shift it back.
+A merge takes the union of its inputs' intervals; an input broadcast along an axis (a
+``(C, 1, 1)`` gate times a ``(C, H, W)`` map) gives every output the same interval, its one
+cell's field, so the bound widens to hold it at every position. Pads shift ``start``; crops
+shift it back.
 From such a step on, :attr:`Field.exact` is false: ``rf`` is a bound, not every output's field.
-A call that reads the whole grid (``space="global"``, a group norm) widens the bound by the grid;
+A call that reads the whole grid (``space="global"``: a group or instance norm, a layer norm over
+the spatial axes, a mean over every cell) widens the bound by the grid;
 after a call whose footprint the reader does not know (``space="unknown"``) ``rf`` is NaN:
 convlib cannot tell.
 """
@@ -79,17 +83,37 @@ def _up(f: Field, window: float, stride: float, before: float) -> Field:
     )
 
 
-def _union(fs: list[Field]) -> Field:
+def _joined(fs: list[Field]) -> bool:
+    """Whether the hull is every output's field: exact branches that step alike and leave no gap."""
     spans = sorted((f.start - (f.rf - 1) / 2, f.start + (f.rf - 1) / 2) for f in fs)
-    lo, hi = spans[0][0], max(b for _, b in spans)
-    # The hull is every output's field when the branches step alike and leave no gap between them.
     reach = [max(b for _, b in spans[: i + 1]) for i in range(len(spans))]
     joined = all(spans[i + 1][0] <= reach[i] + 1 for i in range(len(spans) - 1))
-    exact = joined and all(f.exact for f in fs) and len({f.jump for f in fs}) == 1
-    return Field(hi - lo + 1, min(f.jump for f in fs), (lo + hi) / 2, exact)
+    return joined and all(f.exact for f in fs) and len({f.jump for f in fs}) == 1
 
 
-def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_fields) -> Field:
+def _merge(i: int, ins_fields, ins_sizes, m: int) -> Field:
+    """A merge of ``m`` outputs along axis ``i``: a bound that holds every input's interval at every
+    output position (an input of size 1 is broadcast: the same interval everywhere).
+
+    Each input's interval ends move linearly with the position ``u``, so the lowest start is
+    concave in ``u`` and the highest end convex: the chords between ``u = 0`` and ``u = m - 1``
+    bound them on the whole axis.
+    """
+    lines = [  # (centre at u = 0, centre's step per u, half width)
+        (f[i].start, f[i].jump if n == m else 0.0, (f[i].rf - 1) / 2) for f, n in zip(ins_fields, ins_sizes)
+    ]
+    ends = [
+        (min(c + u * j - h for c, j, h in lines), max(c + u * j + h for c, j, h in lines))
+        for u in (0, max(m - 1, 0))
+    ]
+    (lo0, hi0), (lo1, hi1) = ends
+    jump = ((lo1 + hi1) - (lo0 + hi0)) / 2 / (m - 1) if m > 1 else min(f[i].jump for f in ins_fields)
+    half = max(hi0 - lo0, hi1 - lo1) / 2
+    exact = _joined([f[i] for f in ins_fields]) and all(n == m for n in ins_sizes)
+    return Field(2 * half + 1, jump, (lo0 + hi0) / 2, exact)
+
+
+def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape) -> Field:
     op, a = node.op, node.attrs
     if op in ("conv", "max_pool", "avg_pool"):
         g = out.axes[i]
@@ -125,8 +149,6 @@ def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_
         return _up(f, r, r, 0) if r > 0 else _window(f, -r, -r, 0)
     if op == "max_unpool":
         return _up(f, a["kernel"][i], a["stride"][i], a["padding"][i])
-    if op in ("add", "concat"):
-        return _union([g[i] for g in ins_fields])
     space = a.get("space", "pointwise") if op == "pointwise" else "pointwise"
     if space == "global":  # every output reads the whole grid, wherever it sits: a bound
         return Field(f.rf + 2 * (n - 1) * f.jump, f.jump, f.start, False)
@@ -136,11 +158,14 @@ def _axis_field(node: Node, i: int, f: Field, grids: tuple, out: NodeShape, ins_
 
 
 def fields(graph: Graph, shapes: dict[str, NodeShape]) -> dict[str, tuple[Field, Field]]:
-    """``{node: (height field, width field)}`` for the sizes ``shapes`` of :func:`run`."""
+    """``{node: (height field, width field)}`` for the sizes ``shapes`` of :func:`run` (or of
+    :func:`~convlib.graph.shapes.run_until`: the nodes up to the first one without a shape)."""
     plain = {k: v.shape for k, v in shapes.items()}
     out: dict[str, tuple[Field, Field]] = {}
     grid: dict[str, tuple[int, int]] = {}
     for node in graph.nodes:
+        if node.name not in plain:
+            break
         shape = plain[node.name]
         if node.op == "input":
             out[node.name], grid[node.name] = (Field(), Field()), shape[1:]
@@ -157,9 +182,15 @@ def fields(graph: Graph, shapes: dict[str, NodeShape]) -> dict[str, tuple[Field,
                 node.kind,
             )
         ins_fields = [out[i] for i in node.inputs]
+        if node.op in ("add", "concat"):
+            sizes = [grid[i] for i in node.inputs]
+            out[node.name] = tuple(
+                _merge(i, ins_fields, [s[i] for s in sizes], grid[node.name][i]) for i in range(2)
+            )
+            continue
         grids = (before, grid[node.name])
         out[node.name] = tuple(
-            _axis_field(node, i, ins_fields[0][i], grids, shapes[node.name], ins_fields) for i in range(2)
+            _axis_field(node, i, ins_fields[0][i], grids, shapes[node.name]) for i in range(2)
         )
     return out
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from dataclasses import dataclass, field
 
 from ..shapes import WindowAxis
 from .build import from_model
 from .field import Field, fields, params
 from .ir import Graph
-from .shapes import run
+from .shapes import LayerError, graph_at, run_until
 
-__all__ = ["GraphRow", "GraphTrace", "trace"]
+__all__ = ["GraphRow", "GraphTrace", "trace", "trace_until"]
 
 WIDTH = 74
 
@@ -112,14 +113,39 @@ class GraphTrace:
     def _foot(self) -> str:
         return f"input {_x(self.input_shape)}, total params {self.total_params:,}"
 
-    def table(self, compact: bool = False) -> str:
+    def legend(self, compact: bool = False) -> str:
+        """What the columns of :meth:`table` and the marks it uses mean, wrapped at 74 columns.
+
+        >>> from convlib.records import ConvSpec
+        >>> print(trace([ConvSpec(2, 3)], (1, 5, 5)).legend(compact=True))
+        rf: receptive field, the input cells one output depends on; jump: input
+        cells from one output to the next; start: centre of the first output's
+        field (input cell 0 is at 0)
+        """
+        head, body = self._cells(compact)
+        cells = {c for line in body for c in line[4:7]}
+        parts = ["rf: receptive field, the input cells one output depends on"]
+        if any(c.startswith("≤") for c in cells):
+            parts.append("≤n: at most n (the field moves unevenly with the output)")
+        if "?" in cells:
+            parts.append("?: convlib cannot tell")
+        parts += ["jump: input cells from one output to the next",
+                  "start: centre of the first output's field (input cell 0 is at 0)"]  # fmt: skip
+        if "left" in head:
+            parts.append("left: input rows x columns no window reads (the floor's remainder)")
+        if any("/" in c for c in cells):
+            parts.append("a/b: height/width")
+        return textwrap.fill("; ".join(parts), WIDTH)
+
+    def table(self, compact: bool = False, legend: bool = False) -> str:
         """A fixed-width text table, at most 74 columns; long names are shortened in the middle.
 
         ``compact=True`` leaves out the input row (the last line names the input) and the ``left``
         column (cells of real input no window reads). An ``rf`` written ``≤n`` is a bound: past an
         up-sampling step each output's field lies inside the interval of ``n`` cells but depends
         on the position (:attr:`convlib.graph.field.Field.exact`); ``?`` means convlib cannot
-        tell (a call whose footprint in space the reader does not know).
+        tell (a call whose footprint in space the reader does not know). ``legend=True`` adds
+        :meth:`legend` under the last line.
         """
         head, body = self._cells(compact)
         widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
@@ -137,7 +163,7 @@ class GraphTrace:
             for line in [head, *body]
         ]
         lines.insert(1, "-" * min(WIDTH, max(len(line) for line in lines)))
-        return "\n".join([*lines, self._foot()])
+        return "\n".join([*lines, self._foot(), *([self.legend(compact)] if legend else [])])
 
     def _repr_html_(self) -> str:
         head, body = self._cells(False)
@@ -240,8 +266,26 @@ def trace(model, input_shape) -> GraphTrace:
     1      MaxPool  8x3x3        0  5   4     1
     input 3x11x11, total params 224
     """
-    graph = from_model(model)
-    shapes = run(graph, input_shape)
+    result, error = trace_until(model, input_shape)
+    if error is not None:
+        raise error
+    return result
+
+
+def trace_until(model, input_shape) -> tuple[GraphTrace, LayerError | None]:
+    """:func:`trace` that stops at the first layer that cannot take its input: the rows up to it
+    and its error (or ``None``), as the command line prints them.
+
+    A model read by running it (:attr:`Graph.at_size`) is read again at ``input_shape``, so the
+    rows hold the pads and the branches the model takes at that size.
+
+    >>> from convlib.records import ConvSpec, DenseSpec, FlattenSpec
+    >>> t, err = trace_until([ConvSpec(4, 3), FlattenSpec(), DenseSpec(2, in_features=99)], (1, 7, 7))
+    >>> [r.name for r in t.rows], err.node
+    (['input', '0', '1'], '2')
+    """
+    graph = graph_at(from_model(model), input_shape)
+    shapes, error = run_until(graph, input_shape)
     rf = fields(graph, shapes)
     rows = tuple(
         GraphRow(
@@ -255,5 +299,6 @@ def trace(model, input_shape) -> GraphTrace:
             shapes[node.name].axes,
         )  # fmt: skip
         for node in graph.nodes
+        if node.name in shapes
     )
-    return GraphTrace(shapes[graph.input].shape, rows, graph, shapes)
+    return GraphTrace(shapes[graph.input].shape, rows, graph, shapes), error
