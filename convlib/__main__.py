@@ -5,7 +5,8 @@ layer, the exact pad on each side, and the equivalent PyTorch and TensorFlow cal
 calls of :mod:`convlib.bridges`, the ones the cross-checks run).
 ``trace`` prints the layer table of a built-in network (see :mod:`convlib.zoo`) or of the
 PyTorch or Keras model that ``FUNCTION`` in ``FILE.py`` builds (``trace FILE.py:FUNCTION --input
-CxHxW``, through :func:`convlib.graph.trace`); ``sizes NET --range LO:HI`` lists every input size
+CxHxW``, through :func:`convlib.graph.trace`), with a legend of its columns, or the rows up to
+the layer that refuses the size and then the refusal; ``sizes NET --range LO:HI`` lists every input size
 in the range the network accepts, the closed-form rule and the layer that refuses the others
 (:mod:`convlib.graph.sizes`, :mod:`convlib.graph.rule`). Every size comes from
 :mod:`convlib.shapes`. Invalid arguments give one line on stderr and status 2.
@@ -14,6 +15,7 @@ in the range the network accepts, the closed-form rule and the layer that refuse
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib.util
 import json
 import sys
@@ -25,7 +27,7 @@ from .bridges.porting import describe_port
 from .graph.build import from_model
 from .graph.rule import size_rule
 from .graph.sizes import scan_sizes
-from .graph.trace import trace
+from .graph.trace import trace_until
 from .padding import normalize_padding, normalize_pair
 from .shapes import conv_axes, pool_axes, transpose_axes
 from .zoo import resnet18, resnet50, vgg16
@@ -138,7 +140,11 @@ def _shape(a) -> str:
 
 
 def _load(target: str):
-    """A built-in network by name, or the model that ``FUNCTION()`` in ``FILE.py`` returns."""
+    """A built-in network by name, or the model that ``FUNCTION()`` in ``FILE.py`` returns.
+
+    The file's folder comes first on ``sys.path`` while it is imported and built, as when Python
+    runs the file itself, so that it can import the modules beside it.
+    """
     if ":" not in target:
         if target not in NETWORKS:
             choices = ", ".join(sorted(NETWORKS))
@@ -148,30 +154,48 @@ def _load(target: str):
         return NETWORKS[target]()
     file, _, func = target.rpartition(":")
     path = Path(file)
+    if not path.exists():
+        raise ValueError(f"model file {file!r}: no such file")
     if path.suffix != ".py" or not path.is_file():
         raise ValueError(f"model file {file!r} is not a .py file")
     spec = importlib.util.spec_from_file_location(f"_convlib_model_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
     try:
-        spec.loader.exec_module(module)
-        build = getattr(module, func)
-    except AttributeError:
-        raise ValueError(f"{file} defines no function {func!r}") from None
-    except Exception as err:  # the reader's file: report its error in one line
-        raise ValueError(f"importing {file} failed: {type(err).__name__}: {err}") from None
-    try:
-        return build()
-    except Exception as err:
-        raise ValueError(f"{func}() in {file} failed: {type(err).__name__}: {err}") from None
+        try:
+            spec.loader.exec_module(module)
+        except Exception as err:  # the reader's file: report its error in one line
+            raise ValueError(f"importing {file} failed: {type(err).__name__}: {err}") from None
+        build = getattr(module, func, None)
+        if not callable(build):
+            names = [k for k, v in vars(module).items() if callable(v) and not k.startswith("_")]
+            near = difflib.get_close_matches(func, names, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ValueError(f"{file} defines no function {func!r}{hint}")
+        try:
+            return build()
+        except Exception as err:
+            raise ValueError(f"{func}() in {file} failed: {type(err).__name__}: {err}") from None
+    finally:
+        sys.path.remove(folder)
 
 
 def _trace(a) -> str:
+    """The table and its legend; a layer that cannot take its input ends the table, and its
+    refusal follows (rows on stdout, the refusal as the one error line)."""
     shape = _ints(a.input, "--input", (3,))
-    t = trace(_load(a.network), shape)
+    t, error = trace_until(_load(a.network), shape)
+    if a.json:
+        if error is not None:
+            raise error
+        return json.dumps({"network": a.network, **t.to_dict()})
     # A built-in spec prints chapter 11's compact table (no input row, no "left" column).
-    return (
-        json.dumps({"network": a.network, **t.to_dict()}) if a.json else t.table(compact=":" not in a.network)
-    )
+    text = t.table(compact=":" not in a.network, legend=True)
+    if error is not None:
+        print(text)
+        raise error
+    return text
 
 
 def _channels(graph) -> int:
@@ -206,23 +230,51 @@ def _sizes(a) -> str:
         return json.dumps({"network": a.network, "range": [lo, hi], "channels": channels, "axis": a.axis,
                            "accepted": list(scan.accepted), "rule": rule.text, "conditions": rule.layers,
                            "refused": refused})  # fmt: skip
+    square = f", {a.axis} varies, the other axis {scan.other})" if a.axis else ", input n x n)"
     lines = [
-        f"{len(scan.accepted)} of {hi - lo + 1} sizes in {lo}..{hi} accepted ({channels} channels"
-        + (f", {a.axis} varies, the other axis {scan.other})" if a.axis else ")"),
+        f"{len(scan.accepted)} of {hi - lo + 1} sizes in {lo}..{hi} accepted ({channels} channels{square}",
         f"accepted  {_spans(list(scan.accepted))}",
-        f"rule      {rule.text}",
+        f"rule      {rule.text}  (every n up to {rule.checked_up_to} checked)",
     ]
-    lines += [f"  {cond}: {layer}" for cond, layer in rule.layers.items()]
+    below = max((n for n in range(1, rule.n_min or 1) if n % rule.period in rule.residues), default=0)
+    why = {  # what the layer behind each condition of the rule refuses (SizeRule.layers)
+        "lower bound": f"refuses {below}, the largest size below {rule.n_min} with those remainders",
+        "residue": f"refuses the other remainders mod {rule.period}",
+        "size": "refuses every other size",
+    }
+    lines += [f"  {cond}: {layer}  ({why[cond]})" for cond, layer in rule.layers.items()]
     lines += [f"refused by {layer}: {_spans(ns)}" for layer, ns in scan.reasons().items()]
     return "\n".join(lines)
 
 
+EPILOG = """examples:
+  %(prog)s shape --input 10x11 --kernel 3 --stride 2 --padding same
+  %(prog)s trace resnet18 --input 3x224x224
+  %(prog)s trace model.py:build --input 3x64x64
+  %(prog)s sizes model.py:build --range 16:80
+FILE.py:FUNCTION: FUNCTION() in FILE.py builds a torch.nn.Module or Keras model.
+'%(prog)s COMMAND --help' lists a command's options."""
+
+
+def _prog() -> str:
+    """``convlib`` when run as the installed console script, else ``python -m convlib``."""
+    return "convlib" if Path(sys.argv[0]).name in ("convlib", "convlib.exe") else "python -m convlib"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``argparse`` parser of ``python -m convlib``."""
-    parser = _Parser(prog="python -m convlib", description=__doc__.splitlines()[0])
+    """The ``argparse`` parser of the command line (``convlib`` or ``python -m convlib``)."""
+    parser = _Parser(
+        prog=_prog(),
+        description="Sizes, pads and framework calls of one layer;\n"
+        "the layer table and the accepted input sizes of a whole network.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"convlib {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    shape = sub.add_parser("shape", help="output size, pads and framework calls of one layer")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    shape = sub.add_parser(
+        "shape", help="one layer: output size, pads per side, PyTorch/TensorFlow/Keras/ONNX calls"
+    )
     shape.add_argument("--input", required=True, help="H or HxW, e.g. 10x11")
     shape.add_argument("--kernel", required=True, help="k or khxkw")
     shape.add_argument("--stride", help="s or shxsw (default 1; the kernel for pooling)")
@@ -235,11 +287,15 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--pool", choices=("max", "avg"), help="a pooling layer instead of a convolution")
     shape.add_argument("--ceil-mode", action="store_true", help="PyTorch's ceil_mode (with --pool)")
     shape.add_argument("--json", action="store_true", help="machine-readable output")
-    tr = sub.add_parser("trace", help="layer table of a built-in network or of FILE.py:FUNCTION")
+    tr = sub.add_parser(
+        "trace", help="a network's layer table: shapes, parameters, receptive fields, unread cells"
+    )
     tr.add_argument("network", help=f"{', '.join(sorted(NETWORKS))}, or FILE.py:FUNCTION building a model")
     tr.add_argument("--input", required=True, help="CxHxW, e.g. 3x224x224")
     tr.add_argument("--json", action="store_true", help="machine-readable output")
-    sz = sub.add_parser("sizes", help="every input size in a range that a network accepts, and why not")
+    sz = sub.add_parser(
+        "sizes", help="the input sizes in a range a network accepts, the rule, the layer refusing"
+    )
     sz.add_argument("network", help=f"{', '.join(sorted(NETWORKS))}, or FILE.py:FUNCTION building a model")
     sz.add_argument("--range", required=True, help="LO:HI, both included, e.g. 16:80")
     sz.add_argument("--channels", type=int, help="input channels (default: the first layer's, else 3)")

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -91,7 +92,9 @@ def test_json_fields(capsys):
 @pytest.mark.parametrize("net, fn", [("resnet50", resnet50), ("resnet18", resnet18)])
 def test_trace_command(net, fn, capsys):
     assert main(["trace", net, "--input", "3x200x300"]) == 0
-    assert capsys.readouterr().out.rstrip("\n") == trace(fn(), (3, 200, 300)).table(compact=True)
+    t = trace(fn(), (3, 200, 300))
+    assert capsys.readouterr().out.rstrip("\n") == t.table(compact=True, legend=True)
+    assert t.table(compact=True, legend=True).startswith(t.table(compact=True) + "\nrf: receptive field")
     res = run_json(["trace", net, "--input", "3x224x224"], capsys)
     assert res["network"] == net and res["total_params"] == trace(fn(), (3, 224, 224)).total_params
 
@@ -163,6 +166,29 @@ def test_printed_keras_layer_gives_printed_size(args, capsys):
     h, w = res["input"]
     assert tuple(layer(np.zeros((1, h, w, 2), np.float32)).shape[1:3]) == tuple(res["output"])
     assert res["onnx"] and all(line.split("(")[0].isidentifier() for line in res["onnx"])
+
+
+def test_help_names_the_program_and_every_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and out.startswith("usage: python -m convlib ")
+    for command in ("shape", "trace", "sizes"):
+        assert re.search(rf"^    {command} +\S", out, re.M), out  # listed with what it does
+        assert f"python -m convlib {command} " in out  # and an example
+    assert "FILE.py:FUNCTION" in out and max(map(len, out.splitlines())) <= 80
+
+
+def test_console_script_says_convlib():
+    script = Path(sys.executable).with_name("convlib")
+    if not script.exists():
+        pytest.skip("convlib is not installed as a console script in this environment")
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("usage: convlib "), done.stdout
+    bad = subprocess.run(
+        [str(script), "trace", "alexnet", "--input", "3x8x8"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("convlib: error: argument network"), bad.stderr
 
 
 def test_version(capsys):
