@@ -14,7 +14,7 @@ from .ir import OPS, Graph, Node, Size, evaluate
 from .rule import Floor, SizeRule, size_rule
 from .shapes import NodeShape, run
 from .sizes import SizeScan, input_sizes, scan_sizes
-from .trace import GraphRow, GraphTrace, trace
+from .trace import GraphRow, GraphTrace, trace, trace_until
 
 __all__ = [
     "OPS",
@@ -26,6 +26,7 @@ __all__ = [
     "run",
     "from_model",
     "trace",
+    "trace_until",
     "GraphTrace",
     "GraphRow",
     "Field",
