@@ -39,7 +39,7 @@ def test_reference_call_outside_the_checks(im2col):
 
 
 def test_reference_call_within_the_issue_bounds(im2col):
-    # 19 functions and 444 lines when this was first met (48 and 1,052 on a1e4342).
+    # 19 functions and 445 lines when this was first met (48 and 1,052 on a1e4342).
     functions, lines, files = im2col
     assert functions <= 20 and lines <= 450, files
 

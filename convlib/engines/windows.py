@@ -33,5 +33,6 @@ def windows(xp: np.ndarray, kh: int, kw: int, *, stride=(1, 1), dilation=(1, 1))
     ho = window_count(h, kh, stride=sh, dilation=dh)
     wo = window_count(wd, kw, stride=sw, dilation=dw)
     s0, s1, s2, s3 = xp.strides
-    steps = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
-    return as_strided(xp, (n, ho, wo, kh, kw, c), steps, writeable=False)
+    shape, steps = (n, ho, wo, kh, kw, c), (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    steps = tuple(st if m > 1 else 0 for st, m in zip(steps, shape))  # a stride of 2**63-1 reads one window
+    return as_strided(xp, shape, steps, writeable=False)
