@@ -139,3 +139,23 @@ def test_notebook_kernels_pin_the_cpu_kernels():
             km.shutdown_kernel(now=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The book answers one question; its prose (markdown cells and the cheat sheet, not code or output)
+# stays within a budget a reader can finish, and no chapter carries more than one sitting's worth.
+MAX_BOOK_WORDS = 28_000
+MAX_CHAPTER_WORDS = 3_000
+
+
+def prose_words(path) -> int:
+    if path.suffix == ".md":
+        return len(re.findall(r"\S+", path.read_text()))
+    cells = json.loads(path.read_text())["cells"]
+    return sum(len(re.findall(r"\S+", "".join(c["source"]))) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_prose_fits_its_budget():
+    words = {p.name: prose_words(p) for p in [*NOTEBOOKS, ROOT / "chapters" / "cheatsheet.md"]}
+    long = {name: n for name, n in words.items() if n > MAX_CHAPTER_WORDS}
+    assert not long, f"chapters over {MAX_CHAPTER_WORDS} words of prose: {long}"
+    assert sum(words.values()) <= MAX_BOOK_WORDS, f"{sum(words.values())} words of prose: {words}"
