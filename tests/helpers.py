@@ -1,12 +1,15 @@
 """The input builder, the one tolerance and the one strict comparison every cross-check test uses.
 
 Modelled on tinygrad's ``helper_test_op(shapes, torch_fn, tinygrad_fn, atol, rtol)``: a test
-states the configuration and which frameworks *cannot* express it; :func:`assert_agrees`
-then demands the strict verdict of :attr:`convlib.proof.crosscheck.Report.agree` (every other
-framework ran and matched convlib) and prints the report's table when it fails.
+states the configuration, which frameworks *cannot* express it (not called) and which are
+called and refuse it (with their own message); :func:`assert_agrees` then demands that every
+other framework ran and matched convlib (with no refusal, the strict verdict of
+:attr:`convlib.proof.crosscheck.Report.agree`) and prints the report's table when it fails.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -43,23 +46,29 @@ def assert_close(ours, ref, dtype=None):
     assert diff <= tol * scale, f"max|diff| = {diff:.3g} > {tol:g} * max(1, max|ref|) = {tol * scale:.3g}"
 
 
-def assert_agrees(report, cannot=()):
-    """The strict verdict, and exactly the frameworks named in ``cannot`` left out.
+def assert_agrees(report, cannot=(), refused=None):
+    """The strict verdict, but for exactly the frameworks named in ``cannot`` and ``refused``.
 
     ``report`` is a :class:`~convlib.proof.crosscheck.Report` or a dict of them (the three
-    gradients); ``cannot`` names the frameworks that cannot express the configuration (each
-    with its reason in the report). Returns ``report``.
+    gradients); ``cannot`` names the frameworks that cannot express the configuration, so were
+    not called (each with its reason in the report). ``refused`` maps a framework to a regular
+    expression: it was called and raised, and its message matches (``re.search``). convlib and
+    every other framework ran and agree (at least one did). Returns ``report``.
     """
+    refused = dict(refused or {})
     reports = report if isinstance(report, dict) else {"": report}
     for part, r in reports.items():
         where = f"[{part}]\n{r.table()}" if part else r.table()
         assert set(r.cannot) == set(cannot), f"cannot express: {r.cannot}, expected {sorted(cannot)}\n{where}"
-        assert r.agree, f"not every framework that can express this agrees with convlib\n{where}"
-    return report
-
-
-def assert_refused_together(report, cannot=()):
-    """convlib refused, and so did every framework that can express the request."""
-    assert set(report.cannot) == set(cannot), f"cannot express: {report.cannot}\n{report.table()}"
-    assert report.refused_together, report.table()
+        if not refused:
+            assert r.agree, f"not every framework that can express this agrees with convlib\n{where}"
+            continue
+        ran = {o.framework: o for o in r.expected}
+        for name, pattern in refused.items():
+            o = ran.get(name)
+            assert o is not None and o.refused, f"{name} was expected to be called and refuse\n{where}"
+            assert re.search(pattern, o.error), f"{name}'s refusal does not match {pattern!r}\n{where}"
+        rest = [o for o in ran.values() if o.framework not in refused]
+        assert not r.reference.refused and rest, f"convlib and a framework must run\n{where}"
+        assert all(r.verdict(o) == "agree" for o in rest), f"not every other framework agrees\n{where}"
     return report

@@ -39,10 +39,18 @@ def data(rng, n=2, h=4, w=5, cin=4, cout=6, k=(3, 3), groups=1, fmt="NHWC", dtyp
     return (*channels_first(x, wt), b) if fmt == "NCHW" else (x, wt, b)
 
 
-def check(rng, shape_kw=None, cannot=(), **kw):
-    """Every framework but those named in ``cannot`` ran and agrees with convlib (float32, 1e-5 as in
-    TF's tests); those in ``cannot`` are named by the cross-check, with the reason."""
-    return assert_agrees(crosscheck_conv_transpose2d(*data(rng, **(shape_kw or {})), **kw), cannot)
+def check(rng, shape_kw=None, cannot=(), refused=None, **kw):
+    """Every framework but those named in ``cannot`` and ``refused`` ran and agrees with convlib
+    (float32, 1e-5 as in TF's tests); those in ``cannot`` are named by the cross-check, with the
+    reason; those in ``refused`` were called and raised a message matching theirs."""
+    r = crosscheck_conv_transpose2d(*data(rng, **(shape_kw or {})), **kw)
+    return assert_agrees(r, cannot, refused)
+
+
+# TF's CPU conv2d_transpose with explicit pads refuses dilation > 1 and groups (dilation checked
+# first), with these messages; it runs both with the words.
+TF_REFUSES_DILATION = r"^InvalidArgumentError: Current CPU implementations do not yet support dilation rates"
+TF_REFUSES_GROUPS = r"^InvalidArgumentError: Gradients for grouped convolutions are not supported on CPU"
 
 
 @pytest.mark.parametrize("stride", [1, 2, 3, (2, 1)])
@@ -78,12 +86,11 @@ def test_keras_words_with_output_padding(rng, padding):
 
 @pytest.mark.parametrize("dilation, output_padding", [(2, 0), ((2, 1), 0), (3, (2, 0))])
 def test_dilation(rng, dilation, output_padding):
-    # TF's CPU conv2d_transpose refuses dilation > 1 ("Current CPU implementations do not yet support
-    # dilation rates"), so PyTorch is the witness here (output_padding 2 at stride 1 is legal as d = 3).
-    r = check(
-        rng, dilation=dilation, padding=1, output_padding=output_padding, cannot=("TensorFlow", "Keras")
-    )
-    assert "dilation" in r.cannot["TensorFlow"]
+    # TF is called and refuses, so PyTorch is the witness (output_padding 2 at stride 1 is legal as d = 3);
+    # the strict verdict fails.
+    r = check(rng, dilation=dilation, padding=1, output_padding=output_padding, cannot=("Keras",),
+              refused={"TensorFlow": TF_REFUSES_DILATION})  # fmt: skip
+    assert "numeric padding" in r.cannot["Keras"] and r.status == "FAIL"
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
@@ -101,12 +108,11 @@ def test_dilation_with_a_stride_and_words_runs_in_tensorflow_not_keras(rng, padd
 
 @pytest.mark.parametrize("groups, cin, cout", [(2, 4, 6), (4, 4, 4)])
 def test_groups(rng, groups, cin, cout):
-    # With explicit pads tf.nn.conv2d_transpose refuses groups on CPU ("Gradients for grouped
-    # convolutions are not supported on CPU"); PyTorch and the scatter loop of
+    # With explicit pads TF is called and refuses; PyTorch and the scatter loop of
     # test_float64_matches_scatter_loop witness. With the words TF runs them, and must agree.
     shape_kw = dict(groups=groups, cin=cin, cout=cout)
-    r = check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=1, cannot=("TensorFlow", "Keras"))
-    assert "only with 'VALID'/'SAME'" in r.cannot["TensorFlow"]
+    check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=1, cannot=("Keras",),
+          refused={"TensorFlow": TF_REFUSES_GROUPS})  # fmt: skip
     for word in ("same", "valid"):
         check(rng, shape_kw=shape_kw, groups=groups, stride=2, padding=word, cannot=("Keras",))
 
@@ -267,5 +273,8 @@ def test_property_against_frameworks(cfg, seed):
     if r.reference.refused:
         assert "not positive" in r.reference.error
     else:
-        # Numeric padding: no Keras; TF on CPU takes groups and dilation only with the words.
-        assert_agrees(r, cannot=("Keras", "TensorFlow") if cfg["g"] > 1 or d > 1 else ("Keras",))
+        # Numeric padding: no Keras; TF is called and refuses dilation (checked first) and groups.
+        refused = None
+        if d > 1 or cfg["g"] > 1:
+            refused = {"TensorFlow": TF_REFUSES_DILATION if d > 1 else TF_REFUSES_GROUPS}
+        assert_agrees(r, cannot=("Keras",), refused=refused)
