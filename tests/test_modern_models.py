@@ -210,6 +210,18 @@ def test_keras_sizes_and_shapes_equal_keras(name, keras_models):
             assert run(graph, (3, n, n))[graph.output].shape == real, (name, n)
 
 
+def test_a_top_level_sequential_is_read(keras_models):
+    """A Sequential keeps its layer graph in a functional model of its own; the reader finds it."""
+    import keras
+    model = keras.Sequential(
+        [keras.Input((None, None, 3)), keras.layers.Conv2D(4, 3, strides=2, padding="same"),
+         keras.layers.MaxPooling2D(2), keras.layers.Conv2D(2, 1)]
+    )  # fmt: skip
+    graph = from_model(model)
+    for n in (7, 8, 13):
+        assert run(graph, (3, n, n))[graph.output].shape == keras_shape(model, n), n
+
+
 def test_keras_reader_names_what_it_read(keras_models):
     g = from_model(keras_models["convnext"])
     kinds = {n.name: (n.op, n.kind) for n in g.nodes}

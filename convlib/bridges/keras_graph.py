@@ -152,7 +152,11 @@ def keras_graph(model) -> Graph:
         raise ValueError(f"model {model.name}: convlib reads models with one input and one output")
     channels_last = not any(getattr(layer, "data_format", None) == "channels_first" for layer in model.layers)
     nodes = [Node("input", "input", (), {}, "InputLayer")]
-    out = _read(model, "input", "", nodes, {}, channels_last)
+    # A Sequential keeps its layer graph in a functional model of its own (no ``operations``).
+    functional = getattr(model, "_functional", None) if type(model).__name__ == "Sequential" else model
+    if functional is None:
+        raise ValueError(f"model {model.name}: build the Sequential model (give it an Input) before reading it")
+    out = _read(functional, "input", "", nodes, {}, channels_last)
     return Graph(tuple(nodes), "input", out, "NHWC" if channels_last else "NCHW")
 
 
