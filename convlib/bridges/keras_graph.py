@@ -155,7 +155,7 @@ def keras_graph(model) -> Graph:
     # A Sequential keeps its layer graph in a functional model of its own (no ``operations``).
     functional = getattr(model, "_functional", None) if type(model).__name__ == "Sequential" else model
     if functional is None:
-        raise ValueError(f"model {model.name}: build the Sequential model (give it an Input) before reading it")
+        raise ValueError(f"model {model.name}: give the Sequential model an Input before reading it")
     out = _read(functional, "input", "", nodes, {}, channels_last)
     return Graph(tuple(nodes), "input", out, "NHWC" if channels_last else "NCHW")
 
