@@ -52,13 +52,19 @@ def _expected() -> dict[str, float]:
         "over2_1": s1["overall"]["all"]["layers_over_2x"],
         "vgg_1": round(s1["nets"]["VGG-16"]["all"]["geomean_auto_over_peer"], 2),
         "effnet_1": round(s1["nets"]["EfficientNet-B0"]["all"]["geomean_auto_over_peer"], 2),
-        "dw_fpb": round(max(map(_flop_per_byte, dw)), 1),
+        "dw_fpb": round(max(map(_flop_per_byte, dw)), 2),
         "dense_fpb": round(_flop_per_byte(next(r for r in one if r["layer"] == "res2 3x3 64")), 1),
         "dw_lo": round(min(r["auto_over_peer"] for r in dw), 2),
         "dw_hi": round(max(r["auto_over_peer"] for r in dw), 2),
         "dw_stream": round(max(r["auto_vs_limit"] for r in dw), 2),
         "f4_min": fast.WINOGRAD_F4_MIN_TILES,
         "f2_min": fast.WINOGRAD_F2_MIN_TILES,
+        "taps_min_ch": fast.TAPS_MIN_CHANNELS,
+        "max_phases": fast.WINOGRAD_MAX_PHASES,
+        "effnet_layers": len({r["layer"] for r in one if r["net"] == "EfficientNet-B0"}),
+        # DeepLabv3's layer4: dilation 4 on a 28x28 map, batch 8: 16 phases of 7x7 outputs.
+        "l4_phases": 4 * 4,
+        "l4_t2": 8 * (-(-7 // 2)) ** 2,
     }
     for n in (14, 28, 56):
         for d in (2, 6, 12):
@@ -67,6 +73,16 @@ def _expected() -> dict[str, float]:
             )
             want[f"useful_{n}_{d}"] = round(100 * u, 1)
     return want
+
+
+def test_layer4_stays_off_winograd_only_for_its_phases(monkeypatch):
+    # The chapter's reason for layer4 (16 phases of 7x7 at batch 8): with the phase limit raised,
+    # auto would take Winograd F(2x2) for it; at the shipped limit it takes taps.
+    args = ((8, 36, 36, 512), (3, 3, 512, 512))
+    kw = dict(stride=(1, 1), dilation=(4, 4), groups=1, pads=((4, 4), (4, 4)))
+    assert fast.choose_algorithm(*args, **kw) == "taps"
+    monkeypatch.setattr(fast, "WINOGRAD_MAX_PHASES", 16)
+    assert fast.choose_algorithm(*args, **kw) == "winograd_f2"
 
 
 @pytest.mark.parametrize("name, value", sorted(_expected().items()))
