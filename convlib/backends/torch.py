@@ -43,11 +43,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import depthwise, taps, winograd
+from ..engines import depthwise, shifted, taps, winograd
 from ..fast import blocks, check_supported, choose_algorithm, grouped_jit, planes_jit
 from ..layout import check_bias, compute_dtype, dtype_error
 from ..padding import check_mode_pads
-from ..shapes import check_conv_shapes, effective_kernel_size, window_count
+from ..shapes import check_conv_shapes, effective_kernel_size, span, window_count
 
 __all__ = ["conv2d", "TORCH_ENGINES"]
 
@@ -122,19 +122,13 @@ def _im2col(torch, xp, w, stride, dilation, groups):
     y = xp.new_empty((xp.shape[0], ho, wo, o))
     x_nchw = xp.permute(0, 3, 1, 2)
     for b0, b1, r0, r1 in blocks(xp.shape[0], ho, wo * k * groups * xp.element_size()):
-        part = x_nchw[b0:b1, :, r0 * sh : (r1 - 1) * sh + eh]
+        part = x_nchw[b0:b1, :, r0 * sh : span(r1, sh, eh)]
         cols = torch.nn.functional.unfold(part, (kh, kw), dilation=dilation, stride=stride)  # (B, C*k, L)
         nb, length = cols.shape[0], cols.shape[2]
         cols = cols.reshape(nb, groups, k, length).permute(1, 0, 3, 2).reshape(groups, nb * length, k)
         prod = torch.bmm(cols, wm)  # (G, B*L, O/G)
         y[b0:b1, r0:r1] = prod.permute(1, 0, 2).reshape(nb, r1 - r0, wo, o)
     return y
-
-
-def _tap_view(xp, a, b, ho, wo, stride, dilation):
-    """The inputs tap ``(a, b)`` reads for every output: a strided view ``(N, H_out, W_out, C)``."""
-    (sh, sw), (dh, dw) = stride, dilation
-    return xp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw]
 
 
 def _depthwise(torch, xp, w, stride, dilation, groups):
@@ -147,7 +141,7 @@ def _depthwise(torch, xp, w, stride, dilation, groups):
     y = xp.new_zeros((xp.shape[0], ho, wo, c, o // c))
     for a in range(kh):
         for b in range(kw):
-            y.addcmul_(_tap_view(xp, a, b, ho, wo, stride, dilation)[..., None], taps_w[a, b])
+            y.addcmul_(shifted.tap_slice(xp, a, b, (ho, wo), stride, dilation)[..., None], taps_w[a, b])
     return y.reshape(xp.shape[0], ho, wo, o)
 
 
@@ -163,7 +157,7 @@ def _taps(torch, xp, w, stride, dilation, groups, pads):
         for b, (j0, j1, q) in enumerate(taps.tap_ranges(xp.shape[2], wo, kw, sw, dw, pads[1][0])):
             if i1 <= i0 or j1 <= j0:
                 continue
-            src = xp[:, r : r + (i1 - i0 - 1) * sh + 1 : sh, q : q + (j1 - j0 - 1) * sw + 1 : sw]
+            src = xp[:, r : r + span(i1 - i0, sh) : sh, q : q + span(j1 - j0, sw) : sw]
             for g in range(groups):
                 y[:, i0:i1, j0:j1, g * og : (g + 1) * og] += (
                     src[..., g * cg : (g + 1) * cg] @ w[a, b, :, g * og : (g + 1) * og]
@@ -179,7 +173,7 @@ def _shifted(torch, xp, w, stride, dilation, groups):
     y = xp.new_zeros((xp.shape[0], ho, wo, o))
     for a in range(kh):
         for b in range(kw):
-            view = _tap_view(xp, a, b, ho, wo, stride, dilation)
+            view = shifted.tap_slice(xp, a, b, (ho, wo), stride, dilation)
             for g in range(groups):
                 y[..., g * og : (g + 1) * og] += (
                     view[..., g * cg : (g + 1) * cg] @ w[a, b, :, g * og : (g + 1) * og]
@@ -198,7 +192,7 @@ def _grouped(torch, xp, w, stride, dilation, groups):
         xr, wr = xp[..., chan[r]], w[:, :, tap[r], outs]  # round r: one input channel per output
         for a in range(kh):
             for b in range(kw):
-                y.addcmul_(_tap_view(xr, a, b, ho, wo, stride, dilation), wr[a, b])
+                y.addcmul_(shifted.tap_slice(xr, a, b, (ho, wo), stride, dilation), wr[a, b])
     return y
 
 
@@ -208,7 +202,7 @@ def _planes(torch, xp, w, stride, dilation, groups):
     n, hp, wp, c = xp.shape
     kh, kw, cg, o = w.shape
     (sh, sw), (dh, dw), og = stride, dilation, o // groups
-    rows, q = ho + ((kh - 1) * dh) // sh, planes_jit.plane_width(wo, kw, sw, dw)
+    rows, q = planes_jit.plane_width(ho, kh, sh, dh), planes_jit.plane_width(wo, kw, sw, dw)
     # Padded rows r * s_h + u and columns q * s_w + v; cells past the padded input are zeros.
     big = xp.new_zeros((n, rows * sh, q * sw, c))
     hh, ww = min(rows * sh, hp), min(q * sw, wp)

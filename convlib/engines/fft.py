@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..shapes import effective_kernel_size
+from ..shapes import effective_kernel_size, span
 from .windows import windows
 
 __all__ = ["tile_size", "conv"]
@@ -54,7 +54,7 @@ def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups: int) -> np.
     step = (ln - eh + 1, ln - ew + 1)  # outputs each tile saves, per axis
     h1, w1 = hp - eh + 1, wp - ew + 1  # the stride-1 outputs
     th, tw = -(-h1 // step[0]), -(-w1 // step[1])
-    xz = np.pad(xp, ((0, 0), (0, (th - 1) * step[0] + ln - hp), (0, (tw - 1) * step[1] + ln - wp), (0, 0)))
+    xz = np.pad(xp, ((0, 0), (0, span(th, step[0], ln) - hp), (0, span(tw, step[1], ln) - wp), (0, 0)))
     tiles = windows(xz, ln, ln, stride=step)  # (N, th, tw, L, L, C)
     wd = np.zeros((eh, ew, cg, o), dtype=w.dtype)
     wd[:: dilation[0], :: dilation[1]] = w  # the dilated kernel

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..padding import apply_padding
-from ..shapes import window_count
+from ..shapes import effective_kernel_size, window_count
 
 NO_PADS = ((0, 0), (0, 0))
 
@@ -35,13 +35,14 @@ def conv(
     (sh, sw), (dh, dw) = stride, dilation
     ho = window_count(hp, kh, stride=sh, dilation=dh)
     wo = window_count(wp, kw, stride=sw, dilation=dw)
+    eh, ew = effective_kernel_size(kh, dh), effective_kernel_size(kw, dw)  # cells a window spans
     og = o // groups
     y = np.zeros((n, ho, wo, o), dtype=np.result_type(xp, w))
     for i in range(ho):
         for j in range(wo):
             # The window at output (i, j): kh x kw taps, dilation apart.
-            rows = slice(i * sh, i * sh + dh * (kh - 1) + 1, dh)
-            cols = slice(j * sw, j * sw + dw * (kw - 1) + 1, dw)
+            rows = slice(i * sh, i * sh + eh, dh)
+            cols = slice(j * sw, j * sw + ew, dw)
             window = xp[:, rows, cols, :]
             for g in range(groups):
                 y[:, i, j, g * og : (g + 1) * og] = np.tensordot(

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..shapes import window_count
+from ..shapes import span, window_count
 from .im2col import grouped_product
 
 __all__ = ["conv", "tap_slice"]
 
 
 def tap_slice(xp: np.ndarray, a: int, b: int, out_hw, stride, dilation) -> np.ndarray:
-    """The cells tap ``(a, b)`` reads for each of the ``out_hw`` outputs: ``(N, H_out, W_out, C)``, a view."""
+    """The cells tap ``(a, b)`` reads for each of the ``out_hw`` outputs: ``(N, H_out, W_out, C)``, a view
+    (of a NumPy array or a torch tensor: plain slicing)."""
     (ho, wo), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    return xp[:, a * dh : a * dh + (ho - 1) * sh + 1 : sh, b * dw : b * dw + (wo - 1) * sw + 1 : sw]
+    return xp[:, a * dh : a * dh + span(ho, sh) : sh, b * dw : b * dw + span(wo, sw) : sw]
 
 
 def conv(xp: np.ndarray, w: np.ndarray, *, stride, dilation, groups: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..shapes import window_count
+from ..shapes import span, window_count
 from .im2col import grouped_product
 
 __all__ = ["conv", "tap_ranges", "useful_fraction"]
@@ -84,8 +84,8 @@ def conv(
         for b, (j0, j1, q) in enumerate(tap_ranges(wd, wo, kw, sw, dw, left)):
             if i0 < i1 and j0 < j1:
                 rows, cols = (
-                    slice(t + r, t + r + (i1 - i0 - 1) * sh + 1, sh),
-                    slice(left + q, left + q + (j1 - j0 - 1) * sw + 1, sw),
+                    slice(t + r, t + r + span(i1 - i0, sh), sh),
+                    slice(left + q, left + q + span(j1 - j0, sw), sw),
                 )
                 y[:, i0:i1, j0:j1] += grouped_product(xp[:, rows, cols, None, :], w[a, b][None], groups)
     return y

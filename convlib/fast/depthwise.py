@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines.depthwise import check_supported
-from ..shapes import effective_kernel_size, window_count
+from ..shapes import effective_kernel_size, span, window_count
 from . import _blocks
 from ._slab import NO_PADS, padded_shape, slab
 from ._threads import run_split
@@ -80,9 +80,7 @@ def conv(
         most = max((b1 - b0) * (r1 - r0) * wo * o for b0, b1, r0, r1 in run)
         tmp = np.empty(most, dtype=dtype)
         for b0, b1, r0, r1 in run:
-            part = slab(
-                xp, b0, b1, (r0 * sh, (r1 - 1) * sh + eh), (0, (wo - 1) * sw + ew), pads, padding_mode
-            )
+            part = slab(xp, b0, b1, (r0 * sh, span(r1, sh, eh)), (0, span(wo, sw, ew)), pads, padding_mode)
             acc = y[b0:b1, r0:r1].reshape(b1 - b0, r1 - r0, wo, c, mult)
             scratch = tmp[: acc.size].reshape(acc.shape)
             for a in range(kh):

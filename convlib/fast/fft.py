@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engines.fft import tile_size
 from ..engines.windows import windows
-from ..shapes import effective_kernel_size, window_count
+from ..shapes import effective_kernel_size, span, window_count
 from . import _blocks
 from ._slab import NO_PADS, padded_shape, slab
 from ._threads import run_split
@@ -92,7 +92,7 @@ def conv(
     # numpy's FFTs and the transposes around the GEMM hold about four block-sized arrays at once.
     def work(run):
         for b0, b1, r0, r1 in run:
-            hs, ws = (r1 - r0 - 1) * sth + ln, (tw - 1) * stw + ln
+            hs, ws = span(r1 - r0, sth, ln), span(tw, stw, ln)
             part = slab(xp, b0, b1, (r0 * sth, r0 * sth + hs), (0, ws), pads, padding_mode).astype(
                 dtype, copy=False
             )

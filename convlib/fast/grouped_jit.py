@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..padding import check_mode_pads
-from ..shapes import effective_kernel_size, window_count
+from ..shapes import effective_kernel_size, span, window_count
 from . import _blocks
 from ._slab import NO_PADS, kept_index, padded_shape
 from ._threads import run_split
@@ -118,7 +118,7 @@ def conv(
     item = dtype.itemsize
     # Output columns per block: all of them unless kh input rows of that width pass the cap.
     jb = max(1, min(wo, (_blocks.buffer_bytes() // (2 * eh * o * item) - ew) // sw + 1))
-    cols = (jb - 1) * sw + ew  # padded input columns of a block
+    cols = span(jb, sw, ew)  # padded input columns of a block
     wq = -(-cols // sw)  # columns per phase
     kernels = _kernels()
     chan, tap = rounds(w.shape, groups)
@@ -137,14 +137,14 @@ def conv(
     def work(run):
         # One buffer per worker for the whole run: a gathered block, split into phases. Cells
         # past the end of a shorter phase are never written and never read.
-        most = max((b1 - b0) * ((r1 - r0 - 1) * sh + eh) for b0, b1, r0, r1 in run)
+        most = max((b1 - b0) * span(r1 - r0, sh, eh) for b0, b1, r0, r1 in run)
         buf = _blocks.scratch("grouped_jit.block", sw * most * wq * o, dtype)
         for b0, b1, r0, r1 in run:
-            rows_in = (r1 - r0 - 1) * sh + eh
+            rows_in = span(r1 - r0, sh, eh)
             yb = np.reshape(y[b0:b1, r0:r1], (b1 - b0, r1 - r0, wo * o), copy=False)
             for j0 in range(0, wo, jb):
                 j1 = min(wo, j0 + jb)
-                ncols = (j1 - 1 - j0) * sw + ew
+                ncols = span(j1 - j0, sw, ew)
                 ph = buf[: sw * (b1 - b0) * rows_in * wq * o].reshape(sw, b1 - b0, rows_in, wq, o)
                 p = ph.reshape(sw, b1 - b0, rows_in, wq * o)
                 for r in range(cg):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines.windows import windows
-from ..shapes import effective_kernel_size, window_count
+from ..shapes import effective_kernel_size, span, window_count
 from . import _blocks
 from ._slab import NO_PADS, padded_shape, slab
 from ._threads import run_split
@@ -96,15 +96,15 @@ def conv(
         buf = None if direct else _blocks.scratch("im2col.patches", most * k * groups, dtype)
         gbuf = None
         if groups > 1:  # the group-major copy of the block's padded input rows
-            cells = max((b1 - b0) * ((r1 - r0 - 1) * sh + eh) for b0, b1, r0, r1 in run)
-            gbuf = _blocks.scratch("im2col.group_major", cells * ((wo - 1) * sw + ew) * c, dtype)
+            cells = max((b1 - b0) * span(r1 - r0, sh, eh) for b0, b1, r0, r1 in run)
+            gbuf = _blocks.scratch("im2col.group_major", cells * span(wo, sw, ew) * c, dtype)
         for b0, b1, r0, r1 in run:
             rows = (b1 - b0) * (r1 - r0) * wo
             out = y[b0:b1, r0:r1].reshape(rows, o)
             if direct:
                 np.matmul(xp[b0:b1, r0:r1].reshape(rows, c), wg[0], out=out)
                 continue
-            rows_in, cols_in = (r0 * sh, (r1 - 1) * sh + eh), (0, (wo - 1) * sw + ew)
+            rows_in, cols_in = (r0 * sh, span(r1, sh, eh)), (0, span(wo, sw, ew))
             part = slab(xp, b0, b1, rows_in, cols_in, pads, padding_mode, slot="im2col.padded")
             v = windows(part, kh, kw, stride=stride, dilation=dilation)  # (B, r, W_out, kh, kw, C)
             if groups == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engines.taps import tap_ranges
-from ..shapes import window_count
+from ..shapes import span, window_count
 from . import _blocks
 from ._slab import NO_PADS, padded_shape
 from ._threads import run_split
@@ -87,9 +87,7 @@ def conv(
                     if hi <= lo or j1 <= j0:
                         continue
                     top = r + (lo - i0) * sh
-                    src = xp[
-                        b0:b1, top : top + (hi - lo - 1) * sh + 1 : sh, q : q + (j1 - j0 - 1) * sw + 1 : sw
-                    ]
+                    src = xp[b0:b1, top : top + span(hi - lo, sh) : sh, q : q + span(j1 - j0, sw) : sw]
                     rows = src.shape[0] * src.shape[1] * src.shape[2]
                     for g in range(groups):
                         patch = buf[: rows * cg].reshape(src.shape[:3] + (cg,))

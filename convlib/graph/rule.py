@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..shapes import effective_kernel_size, span
 from .build import from_model
 from .floor import Floor, _Opaque, _opaque
 from .ir import Graph, Size
@@ -30,7 +31,7 @@ def _axis(node, x: Floor, i: int, env: dict) -> Floor:
     a, op = node.attrs, node.op
     if op in ("conv", "max_pool", "avg_pool"):
         pads, k, s = a["padding"], a["kernel"][i], a["stride"][i]
-        eff = a.get("dilation", (1, 1))[i] * (k - 1) + 1
+        eff = effective_kernel_size(k, a.get("dilation", (1, 1))[i])
         if pads == "same":
             return x.ceil_div(s)
         t, b = (0, 0) if pads == "valid" else pads[i]
@@ -41,12 +42,12 @@ def _axis(node, x: Floor, i: int, env: dict) -> Floor:
         if a.get("output_size") is not None:
             return _size(a["output_size"][i], env)
         k, s, d = a["kernel"][i], a["stride"][i], a.get("dilation", (1, 1))[i]
-        eff, pads, opad = d * (k - 1) + 1, a["padding"], a.get("output_padding")
+        eff, pads, opad = effective_kernel_size(k, d), a["padding"], a.get("output_padding")
         if isinstance(pads, str):
             if opad is None:
                 return x * s + (max(eff - s, 0) if pads == "valid" else 0)
-            return (x - 1) * s + eff - (2 * (eff // 2) if pads == "same" else 0) + opad[i]
-        return (x - 1) * s - sum(pads[i]) + eff + (opad or (0, 0))[i]
+            return span(x, s, eff) - (2 * (eff // 2) if pads == "same" else 0) + opad[i]
+        return span(x, s, eff) - sum(pads[i]) + (opad or (0, 0))[i]
     if op in ("pad", "crop"):
         pair = [_size(v, env) for v in a["pads" if op == "pad" else "crops"][i]]
         return x + pair[0] + pair[1] if op == "pad" else x - pair[0] - pair[1]
@@ -61,7 +62,7 @@ def _axis(node, x: Floor, i: int, env: dict) -> Floor:
     if op == "max_unpool":
         if a.get("output_size") is not None:
             return _size(a["output_size"][i], env)
-        return (x - 1) * a["stride"][i] - 2 * a["padding"][i] + a["kernel"][i]
+        return span(x, a["stride"][i], a["kernel"][i]) - 2 * a["padding"][i]
     if op in ("adaptive_pool", "global_pool"):
         out = (a.get("output") or (1, 1))[i]
         return x if out is None else Floor(0, 0, 1, out)

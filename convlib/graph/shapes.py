@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..padding import check_mode_pads
 from ..shapes.geometry import WindowAxis, conv_axes, pool_axes, transpose_axes
+from ..shapes.window import span
 from .ir import Graph, Node, evaluate
 
 __all__ = ["NodeShape", "LayerError", "run", "run_until", "graph_at", "broadcast"]
@@ -252,7 +253,7 @@ def _max_unpool(node, ins, shapes):
     size = evaluate(a.get("output_size"), shapes)
     if size is not None:
         return NodeShape((c, *tuple(size)[-2:]))
-    hw = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip((h, w), a["kernel"], a["stride"], a["padding"]))
+    hw = tuple(span(n, s, k) - 2 * p for n, k, s, p in zip((h, w), a["kernel"], a["stride"], a["padding"]))
     return NodeShape((c, *hw))
 
 

@@ -44,6 +44,7 @@ from .geometry import (
 from .memory import check_allocation
 from .pool import PoolGeometry, adaptive_pool_bounds, check_pool_shape, pool_output_size, pool_padding_1d
 from .transpose import conv_transpose_output_size, transpose_padding_1d
+from .window import span
 
 __all__ = [
     "WindowAxis",
@@ -54,6 +55,7 @@ __all__ = [
     "transpose_axis",
     "transpose_axes",
     "effective_kernel_size",
+    "span",
     "window_count",
     "same_padding",
     "full_padding",

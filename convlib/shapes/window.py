@@ -5,7 +5,9 @@ A window of ``k`` taps spaced ``d`` apart covers ``d*(k-1) + 1`` cells. Sliding 
 all a convolution, a pooling window, a transposed convolution (the adjoint of the forward
 convolution it names) and a gradient need to know about one axis, and :class:`WindowAxis` holds
 exactly that, with the derived sizes (``padded``, ``extent``, ``span``, ``zero_inserted``,
-``overhang``, ``unread``) as properties, so no caller writes ``(out-1)*s + d*(k-1) + 1`` by hand.
+``overhang``, ``unread``) as properties. Code that holds strides and dilations rather than a record
+(the engines) asks :func:`span` for the cells ``count`` outputs read, so no caller writes
+``(out-1)*s + d*(k-1) + 1`` by hand.
 
 Sizes come from :func:`window_count`, the single size formula, ``floor((padded - d*(k-1) - 1) / s)
 + 1`` (``ceil`` in pooling's ``ceil_mode``, where :func:`~convlib.shapes.geometry.pool_axis`
@@ -27,6 +29,7 @@ from ..padding import check_positive_int
 __all__ = [
     "WindowAxis",
     "effective_kernel_size",
+    "span",
     "window_count",
     "same_padding",
     "full_padding",
@@ -44,6 +47,33 @@ def effective_kernel_size(k: int, dilation: int = 1) -> int:
     5
     """
     return dilation * (k - 1) + 1
+
+
+def span(count: int, stride: int, window: int = 1) -> int:
+    """Input cells read by ``count`` consecutive outputs, from the first one's first cell to the
+    last one's last.
+
+    Parameters
+    ----------
+    count, stride : int
+        Outputs, and the step between the first cells of neighbours.
+    window : int
+        Cells one output reads: :func:`effective_kernel_size` for a dilated kernel, a tile's
+        length for tiles, 1 (the default) for one tap, as ``start : start + span(count, s) : s``
+        slices it.
+
+    Returns
+    -------
+    int
+        ``(count-1)*stride + window``: the window extent for ``window = d*(k-1) + 1``, the
+        zero-inserted size ``(count-1)*stride + 1`` for 1.
+
+    Examples
+    --------
+    >>> span(5, 2, effective_kernel_size(3)), span(5, 2)
+    (11, 9)
+    """
+    return (count - 1) * stride + window
 
 
 def no_window_error(what: str, k: int, dilation: int, padded: int, *, where="input size", n=None, pads=None):
@@ -92,10 +122,10 @@ def window_count(padded: int, k: int, *, stride: int = 1, dilation: int = 1, cei
     """
     padded, k = check_positive_int(padded, "padded input size"), check_positive_int(k, "kernel size")
     stride, dilation = check_positive_int(stride, "stride"), check_positive_int(dilation, "dilation")
-    span = padded - dilation * (k - 1) - 1
-    if span < 0:
+    room = padded - dilation * (k - 1) - 1
+    if room < 0:
         raise no_window_error("kernel size", k, dilation, padded)
-    return (-(-span // stride) if ceil_mode else span // stride) + 1
+    return (-(-room // stride) if ceil_mode else room // stride) + 1
 
 
 def pad_cells(n: int, k: int, padding, stride: int, dilation: int) -> tuple[int, int]:
@@ -200,7 +230,7 @@ class WindowAxis:
     def span(self, i0: int, i1: int) -> int:
         """Padded cells read by outputs ``i0 .. i1 - 1``, from the first one's first tap on:
         ``(i1 - i0 - 1)*s + d*(k-1) + 1``."""
-        return (i1 - i0 - 1) * self.stride + self.window
+        return span(i1 - i0, self.stride, self.window)
 
     @property
     def extent(self) -> int:
@@ -211,7 +241,7 @@ class WindowAxis:
     def zero_inserted(self) -> int:
         """``out`` cells with ``s - 1`` zeros between neighbours, ``(out-1)*s + 1``: the input of
         the transposed convolution this axis describes, before its padding."""
-        return (self.out - 1) * self.stride + 1
+        return span(self.out, self.stride)
 
     @property
     def overhang(self) -> int:
