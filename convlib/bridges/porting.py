@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..padding import normalize_padding
 from ..records import LayerSpec
-from ..shapes.geometry import resolve_padding
+from ..shapes.geometry import effective_kernel_size, resolve_padding
 from .keras_to_torch import MODULE_SOURCE, keras_to_torch
 from .onnx_attrs import KINDS, OnnxAttrs, onnx_attrs
 from .spec_torch import spec_to_torch
@@ -170,7 +170,7 @@ def _keras_line(kind: str, n, k, s, d, padding, output_padding, ceil_mode) -> st
     if word == "full" and kind != "conv":
         raise ValueError(f"padding='full' is a convolution padding only, not one of {kind}")
     if word in ("valid", "same") and _written_out(kind, s, d, False):
-        k, d = tuple(d[i] * (k[i] - 1) + 1 for i in range(2)), (1, 1)  # same pads: they see d*(k-1)+1
+        k, d = tuple(effective_kernel_size(k[i], d[i]) for i in range(2)), (1, 1)  # the same pads
     if kind == "conv":
         if word in ("valid", "same"):
             return f"layers.Conv2D(C_out, {k}, strides={s}, padding={word!r}, dilation_rate={d})"

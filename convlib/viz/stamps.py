@@ -132,7 +132,7 @@ def draw_zero_insertion(n, k, stride, padding=0, output_padding=0, dilation=1, *
     spans = []
     for a in (gh, gw):
         before, after = zero_insertion_pads(a)
-        inserted = (a.out - 1) * a.stride + 1
+        inserted = a.zero_inserted
         fwd = conv_axis(inserted + before + after, a.k, 0, dilation=a.dilation)
         if fwd.out != a.n:  # pragma: no cover - the two are the same arithmetic
             raise AssertionError(f"stride-1 view gives {fwd.out} cells, transpose_axis {a.n}")
