@@ -62,3 +62,37 @@ def test_pytorch_is_asked_a_valid_ceil_mode_request_convlib_refuses():
         F.max_pool2d(torch.zeros(1, 2, 1, 1), 3, 1, ceil_mode=True)
     got = run_case(_pool((1, 2, 1, 1), 3, 1, "valid", True, "NCHW"))
     assert got["kind"] == "refused" and "PyTorch" in got["who"].split("+"), got
+
+
+def test_an_empty_answer_is_labelled_with_who_gave_it():
+    # TensorFlow's average pooling returns an empty tensor where no window fits (PyTorch refuses);
+    # PyTorch's float32 conv_transpose2d returns one, on this kernel path, for a transposed size of 0
+    # (float64 goes another path and raises).
+    import numpy as np
+
+    from convlib.proof.frameworks import load_tf
+
+    tf = load_tf()
+    assert tf.nn.avg_pool2d(np.zeros((1, 1, 1, 2), np.float32), 2, 2, "VALID").shape == (1, 0, 0, 2)
+    pool = dict(pool_size=2, strides=None, padding="valid", ceil_mode=False, data_format="NHWC")
+    got = run_case(Case("avg_pool2d", (1, 1, 1, 2), None, pool, "float32", 0))
+    assert (got["kind"], got["who"]) == ("disagree", "TensorFlow") and "average pooling" in got["reason"], got
+
+    x, w = torch.zeros(2, 2, 2, 6), torch.zeros(2, 2, 1, 1)  # NCHW, (in, out / groups, kh, kw)
+    kw = dict(stride=2, padding=2, output_padding=1, dilation=2, groups=2)
+    assert F.conv_transpose2d(x, w, **kw).shape == (2, 4, 0, 8)
+    with pytest.raises(RuntimeError, match="Output size is too small"):
+        F.conv_transpose2d(x.double(), w.double(), **kw)
+    case = Case("conv_transpose2d", (2, 2, 6, 2), (1, 1, 2, 2), dict(kw, data_format="NHWC"), "float32", 0)
+    got = run_case(case)
+    assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
+    assert got["reason"].startswith("PyTorch returns an empty tensor"), got
+
+
+def test_pytorch_answering_a_ceil_mode_same_request_is_explained():
+    # convlib refuses ceil_mode with 'same' (ambiguous); PyTorch, given the 'same' pads (here 0 for a
+    # 1x1 window) as numbers, answers. Its answer is a disagreement with a reason, not UNEXPLAINED.
+    assert F.max_pool2d(torch.zeros(1, 2, 3, 4), 1, 3, 0, ceil_mode=True).shape == (1, 2, 1, 2)
+    got = run_case(_pool((1, 2, 3, 4), 1, 3, "same", True, "NCHW"))
+    assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
+    assert "PyTorch, given the 'same' pads" in got["reason"], got

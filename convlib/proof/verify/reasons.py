@@ -54,8 +54,15 @@ REASONS = [
     ),
     (
         r"TensorFlow: returns an empty",
-        "TensorFlow (conv2d with explicit pads, pooling) returns an empty tensor where "
-        "floor((P - K) / s) + 1 = 0 (PyTorch and convlib refuse)",
+        "TensorFlow (float64 conv2d and its gradient, which have no oneDNN kernel; average pooling; "
+        "max pooling at stride 1 where the other axis has a window) returns an empty tensor where "
+        "floor((P - K) / s) + 1 <= 0 (PyTorch and convlib refuse)",
+    ),
+    (
+        r"PyTorch: returns an empty",
+        "PyTorch returns an empty tensor where the transposed output size is not positive (convlib "
+        "refuses): float32 conv_transpose2d on some kernel paths at size 0 (others raise, as all do "
+        "below 0), or the cross-check's crop for asymmetric pads",
     ),
     (
         r"(TensorFlow|Keras): .*(could not create a (primitive )?descriptor|Operation received an exception)",
@@ -69,6 +76,11 @@ REASONS = [
     (
         r"convlib: .*at most half the (effective window|pool size)",
         "pool padding over half the window (PyTorch's rule)",
+    ),
+    (
+        r"PyTorch: answers ceil_mode with the 'same' pads",
+        "ceil_mode with TF's 'same' is ambiguous and convlib refuses; PyTorch, given the 'same' pads "
+        "as numbers, answers",
     ),
     (
         r"convlib: ceil_mode=True cannot be combined",
@@ -164,6 +176,8 @@ def classify(case, reports: dict) -> dict:
             text = "TensorFlow: gather wraps more than once"
         elif v == "convlib refused" and overhang and o.framework == "PyTorch":
             text = "PyTorch: keeps a ceil_mode overhang"  # whatever the other axis gives
+        elif v == "convlib refused" and "ceil_mode=True cannot be combined" in (r.reference.error or ""):
+            text = f"{o.framework}: answers ceil_mode with the 'same' pads"
         elif v == "convlib refused" and _spatial(o.shape, fmt) in _inputs_seen(case, r, fmt):
             pooled = case.op.endswith("pool2d") and case.kwargs.get("ceil_mode")
             text = f"{o.framework}: returns the input's shape" + (" (ceil_mode)" if pooled else "")
