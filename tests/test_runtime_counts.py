@@ -88,3 +88,10 @@ def test_check_clean_verdicts():
     assert not check_clean(region, y, canvas).agree
     flat = check_clean(clean_region([ConvSpec(1, 3)], (3, 3), (3, 3)), np.ones(1), np.ones(1))
     assert flat.agree and flat.line() == "agree: exact inside, nothing outside it"
+    none = clean_region([ConvSpec(1, 3, padding=1)] * 2, (1, 1), (3, 3))  # rows and cols empty
+    assert check_clean(none, np.ones((1, 1, 1)), np.ones((1, 3, 3))).line() == "no clean cell"
+    rows = clean_region([ConvSpec(1, 3, padding=1)] * 2, (1, 4), (3, 6))  # no row, cols 0..2
+    assert (
+        check_clean(rows, np.ones((1, 1, 4)), np.zeros((1, 3, 6))).line()
+        == "no clean row; the first row differs"
+    )

@@ -242,13 +242,15 @@ def first_call_times(framework: str, sizes, *, channels: int = 16, filters: int 
 class CleanCheck:
     """A region against two outputs: the largest difference inside, and on the first row/column outside.
 
-    ``outside`` holds ``None`` where the true output has no cell past the region on that axis.
-    ``agree`` is the strict verdict: inside within ``tol``, every existing outside line beyond it.
+    ``outside`` holds ``None`` where the true output has no cell past the region on that axis;
+    ``clean`` is the region's (rows, columns). ``agree`` is the strict verdict: inside within ``tol``,
+    every existing outside line beyond it (vacuous inside an empty region, which ``line`` says).
     """
 
     inside: float
     outside: tuple[float | None, float | None]
     tol: float
+    clean: tuple[int, int] = (1, 1)
 
     @property
     def agree(self) -> bool:
@@ -257,6 +259,9 @@ class CleanCheck:
     def line(self) -> str:
         """The verdict in words (no float noise, so that a notebook can compare it)."""
         lines = [name for name, d in zip(("row", "column"), self.outside, strict=True) if d is not None]
+        if 0 in self.clean and self.agree:
+            empty = "cell" if self.clean == (0, 0) else "row" if self.clean[0] == 0 else "column"
+            return f"no clean {empty}" + (f"; the first {lines[0]} differs" if lines else "")
         if not self.agree:
             return f"DISAGREE: inside {self.inside:.1e} (tol {self.tol:.0e}), outside {self.outside}"
         verb = "differ" if len(lines) == 2 else "differs"
@@ -290,4 +295,4 @@ def check_clean(region, y_true, y_canvas, *, channels_last: bool = False) -> Cle
     inside = float(np.abs(y_true[:, :h, :w] - y_canvas[:, :h, :w]).max()) if h and w else 0.0
     below = float(np.abs(y_true[:, h, :w] - y_canvas[:, h, :w]).max()) if h < y_true.shape[1] and w else None
     right = float(np.abs(y_true[:, :h, w] - y_canvas[:, :h, w]).max()) if w < y_true.shape[2] and h else None
-    return CleanCheck(inside, (below, right), tol)
+    return CleanCheck(inside, (below, right), tol, (h, w))
