@@ -328,7 +328,7 @@ KNOWN_DEFECTS: dict[str, Defect] = {
             "torch-export-adaptive-max",
             "torch.onnx.export 2.13 (dynamo)",
             "AdaptiveMaxPool2d whose output size divides neither input size fails to export "
-            "(ConversionError; the TorchScript exporter refuses it too, pytorch#42653)",
+            "(ConversionError; the TorchScript exporter refuses it too, pytorch#75383)",
             _TORCH_EXPORT_ADAPTIVE_MAX,
         ),
     )

@@ -15,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..conv import conv2d
+from ..shapes import span
 from ..shapes.geometry import conv_axes, transpose_axes
 from ..transpose import conv_transpose2d
 
@@ -72,12 +73,19 @@ def port_shift_images(img: np.ndarray, k: int = 3, stride: int = 2) -> dict[str,
     out["pads"] = {
         "tf_same": conv_axes((n, n), (k, k), stride=stride, padding="same")[0].pads,
         "torch_k2": conv_axes((n, n), (k, k), stride=stride, padding=k // 2)[0].pads,
-        "keras_t": transpose_axes(small.shape[1:3], (k, k), stride=stride, padding="same")[0].pads,
-        "torch_t": transpose_axes(
-            small.shape[1:3], (k, k), stride=stride, padding=k // 2, output_padding=stride - 1
-        )[0].pads,
+        "keras_t": _crops(transpose_axes(small.shape[1:3], (k, k), stride=stride, padding="same")[0]),
+        "torch_t": _crops(
+            transpose_axes(
+                small.shape[1:3], (k, k), stride=stride, padding=k // 2, output_padding=stride - 1
+            )[0]
+        ),
     }
     return out
+
+
+def _crops(axis) -> tuple[int, int]:
+    """What a transposed convolution cuts from each end of its full output ``span(out, stride, k)``."""
+    return axis.before, span(axis.out, axis.stride, axis.k) - axis.before - axis.n
 
 
 def draw_port_shift(img: np.ndarray | None = None, k: int = 3, stride: int = 2) -> Figure:
