@@ -387,6 +387,21 @@ def _label(shape):
     return f"{h}x{w}x{c}" if h is not None else str(c)
 
 
+def _legible(fig, *, points=8.0, width=7.5):
+    """Text readable where the book shows the figure unscaled (100 dpi, at most ``width`` inches).
+
+    Every text at least ``points`` (11 px at 100 dpi), and no two texts overlapping.
+    """
+    assert fig.get_size_inches()[0] <= width
+    fig.canvas.draw()
+    texts = [t for ax in fig.axes for t in (*ax.texts, ax.title) if t.get_text().strip()]
+    assert min(t.get_fontsize() for t in texts) >= points
+    boxes = [t.get_window_extent() for t in texts]
+    for i, a in enumerate(boxes):
+        for j in range(i):
+            assert not a.overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+
+
 def test_size_flow_labels_are_the_trace_shapes():
     spec = [*NET[:2], ReLUSpec(), ConvSpec(4, 3, stride=2), GlobalAvgPoolSpec(), FlattenSpec(), DenseSpec(10)]
     t = convlib.trace(spec, (3, 32, 32))
@@ -411,7 +426,10 @@ def test_size_flow_resnet_wraps_and_renders():
     fig = viz.draw_size_flow(t, skip=("ReLU", "BatchNorm"))
     rows = [r for r in t.rows if r.kind not in ("ReLU", "BatchNorm", "input")]
     assert len(_patches(fig.axes[0], "flow-arrow")) == len(rows)
-    assert len(_patches(fig.axes[0], "flow-arrow-in")) == -(-(len(rows) + 1) // 6) - 1
+    assert len(_patches(fig.axes[0], "flow-arrow-in")) == -(-(len(rows) + 1) // 4) - 1
+    names = [x.get_text().split("\n")[0] for x in _texts(fig.axes[0], "layer-label")]
+    assert names == ["input", *(r.name for r in rows)]  # whole names, none cut
+    _legible(fig)
     _render(fig, "size_flow_resnet18")
     _render(viz.draw_receptive_field(NET, 16, (1, 2), channels=1), "receptive_field")
     _render(viz.draw_size_flow(convlib.trace(NET, (1, 16, 16))), "size_flow")
@@ -436,3 +454,24 @@ def test_new_figures_are_exported():
     assert set(names) <= set(viz.__all__)
     assert len(viz.__all__) == len(set(viz.__all__))
     assert all(re.fullmatch(r"\w+", n) for n in viz.__all__)
+
+
+def test_unet_flow_is_legible_and_keeps_the_mismatch(torch):
+    from models import UNet
+
+    from convlib.viz.unet import draw_unet_flow
+
+    fig = draw_unet_flow(UNet().eval(), (3, 65, 65))
+    ax = fig.axes[0]
+    _legible(fig)
+    sizes = [x.get_text() for x in _texts(ax, "size-label")]
+    assert sizes[0] == "65x65" and sizes[-1] == "65x65\nvs 64x64"
+    kinds = [x.get_text().replace("\n", "") for x in _texts(ax, "kind-label")]
+    assert "ConvTranspose2d" in kinds and kinds[-1] == "cat"
+    # The title sits above the axes, and the skip arcs stay inside them.
+    fig.canvas.draw()
+    inside = ax.get_window_extent()
+    skips = [p for p in ax.patches if (p.get_gid() or "").startswith("skip-")]
+    assert skips and all(p.get_window_extent().y1 <= inside.y1 + 1 for p in skips)
+    assert ax.title.get_window_extent().y0 >= inside.y1
+    _render(fig, "unet_flow_65")

@@ -142,7 +142,7 @@ def shape_label(shape: tuple[int, ...]) -> str:
     return "x".join(str(v) for v in shape)
 
 
-def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 6) -> Figure:
+def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 4) -> Figure:
     """Draw the size flow of a traced network: one box per layer with its output ``HxWxC``.
 
     Boxes are scaled by the layer's output height and width relative to the input's, so
@@ -188,21 +188,29 @@ def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 6) -> Figure:
         ("input", "input", "input", t.input_shape),
         *((r.name, r.kind, r.op, r.output_shape) for r in rows),
     ]
-    slot_w, slot_h, box = 1.15, 1.45, 0.85  # inches: a slot per box, the largest box's side
-    lines = -(-len(entries) // per_line)
-    fig = Figure(
-        figsize=(min(per_line, len(entries)) * slot_w + 0.4, lines * slot_h + 0.7), layout="constrained"
-    )
+    slot_w, box = 1.8, 0.85  # inches: a slot per box, the largest box's side
+    font = 8.5  # points: 11.8 px at the 100 dpi the book renders, shown unscaled up to 7.5 in wide
+    label_h, size_h, gap = 0.34, 0.18, 0.22  # inches: name and kind above a box, its shape below
+
+    def side(shape):
+        if len(shape) == 3:
+            return max(box * shape[2] / w0, 0.06), max(box * shape[1] / h0, 0.06)
+        return 0.12, box
+
+    # Each line is as tall as its tallest box plus the texts above and below it.
+    lines = [entries[i : i + per_line] for i in range(0, len(entries), per_line)]
+    tops = [0.0]
+    for line in lines:
+        tops.append(tops[-1] + label_h + max(side(e[3])[1] for e in line) + size_h + gap)
+    fig = Figure(figsize=(min(per_line, len(entries)) * slot_w + 0.2, tops[-1] + 0.6), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     prev = None
     for idx, (name, kind, op, shape) in enumerate(entries):
         line, col = divmod(idx, per_line)
-        cx, cy = col * slot_w + slot_w / 2, line * slot_h + 0.62
-        if len(shape) == 3:
-            bw, bh = max(box * shape[2] / w0, 0.06), max(box * shape[1] / h0, 0.06)
-        else:
-            bw, bh = 0.12, box
+        bw, bh = side(shape)
+        tall = max(side(e[3])[1] for e in lines[line])
+        cx, cy = col * slot_w + slot_w / 2, tops[line] + label_h + tall / 2
         color = (
             "#fde0c5"
             if ".shortcut." in name
@@ -215,25 +223,10 @@ def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 6) -> Figure:
                 (cx - bw / 2, cy - bh / 2), bw, bh, facecolor=color, ec="#555555", lw=0.8, gid="layer-box"
             )
         )
-        short = name if len(name) <= 22 else "…" + name[-21:]
-        ax.text(
-            cx,
-            line * slot_h + 0.1,
-            f"{short}\n{kind}",
-            ha="center",
-            va="center",
-            fontsize=6,
-            gid="layer-label",
-        )
-        ax.text(
-            cx,
-            line * slot_h + 1.2,
-            shape_label(shape),
-            ha="center",
-            va="center",
-            fontsize=7,
-            gid="shape-label",
-        )
+        ax.text(cx, cy - bh / 2 - 0.04, f"{name}\n{kind}", ha="center", va="bottom", fontsize=font,
+                linespacing=1.0, gid="layer-label")  # fmt: skip
+        ax.text(cx, cy + bh / 2 + 0.04, shape_label(shape), ha="center", va="top", fontsize=font,
+                gid="shape-label")  # fmt: skip
         if prev is not None:
             px, py, pbw, pline = prev
             if pline == line:
@@ -255,13 +248,13 @@ def draw_size_flow(t: GraphTrace, *, skip=(), per_line: int = 6) -> Figure:
             )
         prev = (cx, cy, bw, line)
     ax.set_xlim(0, min(per_line, len(entries)) * slot_w)
-    ax.set_ylim(lines * slot_h, -0.05)
+    ax.set_ylim(tops[-1], -0.05)
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(
         f"{len(rows)} layers: {shape_label(t.input_shape)} -> {shape_label(t.output_shape)}, "
-        f"{t.total_params:,} parameters (boxes scaled by H and W, {h0}x{w0} = full size)",
-        fontsize=8,
+        f"{t.total_params:,} parameters\n(boxes scaled by H and W, {h0}x{w0} = full size)",
+        fontsize=font + 1,
         gid="title",
     )
     return fig

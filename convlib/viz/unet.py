@@ -13,10 +13,12 @@ coloured by the refusing layer elsewhere. Every size is the interpreter's.
 from __future__ import annotations
 
 import math
+import re
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.path import Path
 
 from ..graph.build import from_model
 from ..graph.shapes import run_until
@@ -84,12 +86,26 @@ def _label(b: dict) -> str:
     return "x".join(map(str, b["size"])) if b["size"] else b["op"]
 
 
+def _wrap_kind(kind: str, width: int = 10) -> str:
+    """A long layer kind on two lines, split at the CamelCase boundary nearest its middle."""
+    cuts = [m.start() for m in re.finditer(r"(?<=[a-z0-9])(?=[A-Z])", kind)]
+    if len(kind) <= width or not cuts:
+        return kind
+    cut = min(cuts, key=lambda c: abs(len(kind) - 2 * c))
+    return kind[:cut] + "\n" + kind[cut:]
+
+
+UNIT, BOX_W, BOX_H = 0.64, 0.9, 0.42  # inches per box; box width and height in boxes and levels
+FONT = 8.5  # points: 11.8 px at the 100 dpi the book renders, shown unscaled up to 7.5 in wide
+
+
 def draw_unet_flow(model, input_shape, *, title: str | None = None) -> Figure:
     """Draw the size flow of ``model`` for ``input_shape`` ``(C, H, W)``: levels, sizes and skips.
 
     A box per size-changing layer, merge, input and output (x: graph order, y: halvings below
-    the input size); solid arrows follow the data, dashed ones are the skips; a merge that meets
-    two sizes is red and ends the drawing.
+    the input size) holding its size, with its layer kind under it; solid arrows follow the data,
+    dashed arcs are the skips; a merge that meets two sizes is red and ends the drawing. The
+    title sits above every arc.
 
     Raises
     ------
@@ -99,9 +115,10 @@ def draw_unet_flow(model, input_shape, *, title: str | None = None) -> Figure:
     boxes, error = flow_boxes(model, input_shape)
     where = {b["name"]: (i, -b["level"]) for i, b in enumerate(boxes)}
     depth = max(b["level"] for b in boxes)
-    fig = Figure(figsize=(min(0.62 * len(boxes) + 0.8, 9.6), 1.0 * depth + 1.7), layout="constrained")
+    fig = Figure(figsize=(UNIT * len(boxes) + 0.3, 1.0 * depth + 1.9), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
+    top = BOX_H / 2
     for i, b in enumerate(boxes):
         x, y = where[b["name"]]
         color = (
@@ -115,9 +132,9 @@ def draw_unet_flow(model, input_shape, *, title: str | None = None) -> Figure:
         )
         ax.add_patch(
             FancyBboxPatch(
-                (x - 0.42, y - 0.2),
-                0.84,
-                0.4,
+                (x - BOX_W / 2, y - BOX_H / 2),
+                BOX_W,
+                BOX_H,
                 boxstyle="round,pad=0.02",
                 facecolor=color,
                 edgecolor="#555555",
@@ -125,18 +142,28 @@ def draw_unet_flow(model, input_shape, *, title: str | None = None) -> Figure:
                 gid=f"box-{b['name']}",
             )
         )
-        ax.text(x, y + 0.04, _label(b), ha="center", va="center", fontsize=6.5 if b["failed"] else 7)
-        ax.text(x, y - 0.12, b["kind"][:12], ha="center", va="center", fontsize=5.5, color="#555555")
+        ax.text(x, y, _label(b), ha="center", va="center", fontsize=FONT, gid="size-label")
+        ax.text(x, y - BOX_H / 2 - 0.06, _wrap_kind(b["kind"]), ha="center", va="top", fontsize=FONT - 0.5,
+                color="#444444", linespacing=1.0, gid="kind-label")  # fmt: skip
         for src in b["feeds"]:
             sx, sy = where[src]
-            skip = boxes.index(next(s for s in boxes if s["name"] == src)) != i - 1
-            arrow = FancyArrowPatch((sx + 0.42, sy), (x - 0.42, y), arrowstyle="-|>", mutation_scale=7,
-                                    color=SKIP if skip else "#555555", lw=0.9, ls="--" if skip else "-",
-                                    connectionstyle="arc3,rad=-0.25" if skip else "arc3",
-                                    gid=f"{'skip' if skip else 'flow'}-{src}-{b['name']}")  # fmt: skip
-            ax.add_patch(arrow)
-    ax.set_xlim(-0.6, len(boxes) - 0.4)
-    ax.set_ylim(-depth - 0.45, 0.6)
+            start, end = (sx + BOX_W / 2, sy), (x - BOX_W / 2, y)
+            if boxes.index(next(s for s in boxes if s["name"] == src)) == i - 1:
+                ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=7, color="#555555",
+                                             lw=0.9, gid=f"flow-{src}-{b['name']}"))  # fmt: skip
+                continue
+            # A skip: a quadratic arc in data units whose peak, half its control height above
+            # the higher end, is known, so the axes can be made tall enough to hold it.
+            # It lands on the top of the merge, clear of the box drawn just before it.
+            end = (x, y + BOX_H / 2)
+            lift = 0.5 + 0.06 * (end[0] - start[0])
+            ctrl = ((start[0] + end[0]) / 2, max(sy, y) + lift)
+            top = max(top, max(sy, y) + lift / 2)
+            path = Path([start, ctrl, end], [Path.MOVETO, Path.CURVE3, Path.CURVE3])
+            ax.add_patch(FancyArrowPatch(path=path, arrowstyle="-|>", mutation_scale=7, color=SKIP, lw=0.9,
+                                         ls="--", gid=f"skip-{src}-{b['name']}"))  # fmt: skip
+    ax.set_xlim(-0.55, len(boxes) - 0.45)
+    ax.set_ylim(-depth - 0.75, top + 0.1)
     ax.set_axis_off()
     c, h, w = input_shape
     verdict = (
@@ -144,7 +171,7 @@ def draw_unet_flow(model, input_shape, *, title: str | None = None) -> Figure:
         if error
         else f"output {'x'.join(map(str, boxes[-1]['size'] or ()))}"
     )
-    ax.set_title(title or f"input {h}x{w}: {verdict}", fontsize=9)
+    ax.set_title(title or f"input {h}x{w}: {verdict}", fontsize=FONT + 1, gid="title")
     return fig
 
 
