@@ -74,7 +74,7 @@ class Conv2dSame(nn.Conv2d):
 
 
 class MaxPool2dSame(nn.MaxPool2d):
-    """TensorFlow's "same" max pooling: padded cells hold -inf, never win."""
+    """TensorFlow's "same" max pooling: padded cells are -inf, never win."""
 
     def forward(self, x):
         pads = tf_same_pads(x, self.kernel_size, self.stride)
@@ -83,7 +83,7 @@ class MaxPool2dSame(nn.MaxPool2d):
 
 
 class AvgPool2dSame(nn.AvgPool2d):
-    """TensorFlow's "same" average pooling: the mean over real cells only."""
+    """TensorFlow's "same" average pooling: the mean of real cells only."""
 
     def forward(self, x):
         pads = tf_same_pads(x, self.kernel_size, self.stride)
@@ -94,7 +94,7 @@ class AvgPool2dSame(nn.AvgPool2d):
 
 
 class ConvTranspose2dCrop(nn.ConvTranspose2d):
-    """nn.ConvTranspose2d, then a crop per side: TF crops the odd cell last."""
+    """ConvTranspose2d, then a crop per side: TF crops the odd cell last."""
 
     def __init__(self, *args, crops=((0, 0), (0, 0)), **kwargs):
         super().__init__(*args, **kwargs)
