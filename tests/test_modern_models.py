@@ -213,6 +213,7 @@ def test_keras_sizes_and_shapes_equal_keras(name, keras_models):
 def test_a_top_level_sequential_is_read(keras_models):
     """A Sequential keeps its layer graph in a functional model of its own; the reader finds it."""
     import keras
+
     model = keras.Sequential(
         [keras.Input((None, None, 3)), keras.layers.Conv2D(4, 3, strides=2, padding="same"),
          keras.layers.MaxPooling2D(2), keras.layers.Conv2D(2, 1)]
