@@ -96,3 +96,24 @@ def test_pytorch_answering_a_ceil_mode_same_request_is_explained():
     got = run_case(_pool((1, 2, 3, 4), 1, 3, "same", True, "NCHW"))
     assert (got["kind"], got["who"]) == ("disagree", "PyTorch"), got
     assert "PyTorch, given the 'same' pads" in got["reason"], got
+
+
+def test_tensorflows_own_transposed_kernel_refuses_dilation_where_onednn_does_not_run():
+    # Conv2DBackpropInput (conv2d_transpose and conv2d's input gradient): oneDNN runs float32 with the
+    # words, dilation included; TF's own kernel runs float64 and numeric pads, and refuses dilation > 1.
+    import numpy as np
+
+    from convlib.proof.frameworks import load_tf
+
+    tf = load_tf()
+    x, w = np.ones((1, 4, 4, 2)), np.ones((2, 2, 3, 2))  # dilated kernel 3: output 6 x 6
+    call = dict(output_shape=(1, 6, 6, 3), strides=1, dilations=2)
+    y = tf.nn.conv2d_transpose(x.astype("float32"), w.astype("float32"), padding="VALID", **call)
+    assert y.shape == (1, 6, 6, 3)
+    for dt, pad in [("float64", "VALID"), ("float32", [[0, 0]] * 4)]:
+        with pytest.raises(tf.errors.InvalidArgumentError, match="dilation rates larger than 1"):
+            tf.nn.conv2d_transpose(x.astype(dt), w.astype(dt), padding=pad, **call)
+    case = Case("conv2d_backward", (2, 2, 2, 1), (2, 2, 1, 1), dict(stride=1, padding="same", dilation=2,
+                groups=1, data_format="NHWC"), "float64", 30016)  # fmt: skip
+    got = run_case(case)
+    assert (got["kind"], got["who"], got["reason"]) == ("refused", "TensorFlow", API_LIMITS[5]), got

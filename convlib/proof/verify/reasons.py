@@ -23,8 +23,10 @@ API_LIMITS = (
     "tf.nn.avg_pool2d has no count_include_pad=False for explicit pads",
     "Keras Conv2DTranspose has no numeric padding and no groups",
     "Keras Conv2DTranspose: no stride > 1 with dilation > 1",
-    "TF CPU conv2d_transpose: dilation > 1 only with VALID/SAME",
-    "TF CPU conv2d_transpose: groups only with VALID/SAME",
+    "TF's own CPU Conv2DBackpropInput (conv2d_transpose, conv2d's input gradient), which runs "
+    "float64 and numeric pads, takes no dilation > 1",
+    "TF's own CPU Conv2DBackpropInput (conv2d_transpose, conv2d's input gradient), which runs "
+    "float64 and numeric pads, takes no groups",
 )
 
 REASONS = [
