@@ -31,6 +31,20 @@ def vgg16(num_classes: int = 1000, include_top: bool = True) -> list:
     only accepts inputs whose ``features`` output is 7x7 (224x224 up to rounding).
     torchvision hides this with an ``AdaptiveAvgPool2d((7, 7))``; this spec shows it.
 
+    Parameters
+    ----------
+    num_classes : int, default 1000
+        Output features of the last dense layer.
+    include_top : bool, default True
+        Append the ``flatten`` and ``classifier`` layers; ``False`` gives only ``features``,
+        which accepts any input of at least 32x32.
+
+    Returns
+    -------
+    list
+        A convlib spec: ``SequentialSpec`` ``features``, then (with the top) ``flatten`` and
+        ``classifier``.
+
     Examples
     --------
     >>> from convlib.graph import trace
@@ -113,6 +127,17 @@ def _bottleneck(planes: int, stride: int) -> list:
 def resnet18(num_classes: int = 1000) -> list:
     """ResNet-18 with torchvision's layout: basic blocks ``[2, 2, 2, 2]``, global pooling head.
 
+    Parameters
+    ----------
+    num_classes : int, default 1000
+        Output features of ``fc``.
+
+    Returns
+    -------
+    list
+        A convlib spec named as torchvision's modules: ``conv1``, ``bn1``, ``relu``,
+        ``maxpool``, ``layer1`` to ``layer4``, ``avgpool``, ``flatten``, ``fc``.
+
     Examples
     --------
     >>> from convlib.graph import trace
@@ -124,6 +149,17 @@ def resnet18(num_classes: int = 1000) -> list:
 
 def resnet50(num_classes: int = 1000) -> list:
     """ResNet-50 with torchvision's layout: bottlenecks ``[3, 4, 6, 3]``, stride on the 3x3.
+
+    Parameters
+    ----------
+    num_classes : int, default 1000
+        Output features of ``fc``.
+
+    Returns
+    -------
+    list
+        A convlib spec named as torchvision's modules: ``conv1``, ``bn1``, ``relu``,
+        ``maxpool``, ``layer1`` to ``layer4`` (2048 channels out), ``avgpool``, ``flatten``, ``fc``.
 
     Examples
     --------

@@ -50,9 +50,31 @@ def scan_sizes(
 ):
     """Run the sizes of ``model`` for every ``n`` in ``[lo, hi]``; see :func:`input_sizes`.
 
+    Parameters
+    ----------
+    model : convlib spec, torch.nn.Module, Keras model or Graph
+        Read by :func:`convlib.graph.build.from_model`.
+    lo, hi : int
+        The range of sizes, both ends included; at most 100001 sizes.
+    channels : int, default 3
+        Input channels.
+    axis : None, "height" or "width", default None
+        ``None`` tries ``n x n`` inputs; ``"height"`` tries ``n`` rows with ``other`` columns
+        (``"width"`` the converse).
+    other : int, optional
+        The fixed size of the other axis; by default the smallest accepted square size.
+
     Returns
     -------
     SizeScan
+        The accepted sizes and, for each refused one, the refusing layer, its class and the
+        message (:meth:`SizeScan.reasons` groups them by layer).
+
+    Raises
+    ------
+    ValueError
+        A bad range, channel count or axis; ``axis`` without ``other`` when no square size in
+        the range is accepted; or a layer the bridge does not know.
 
     Examples
     --------

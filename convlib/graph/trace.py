@@ -66,7 +66,31 @@ class GraphRow:
 
 @dataclass(frozen=True)
 class GraphTrace:
-    """The rows of :func:`trace` in graph order, with the graph and its sizes; ``print`` shows the table."""
+    """The rows of :func:`trace` in graph order, with the graph and its sizes; ``print`` shows the table.
+
+    Built by :func:`trace` and :func:`trace_until` rather than by hand. ``trace_result[name]``
+    gives the :class:`GraphRow` of the layer ``name`` (``KeyError`` if there is none).
+
+    Parameters
+    ----------
+    input_shape : (int, int, int)
+        The traced input ``(C, H, W)``, without the batch axis.
+    rows : tuple of GraphRow
+        One row per node reached, in graph order, the input first.
+    graph : Graph
+        The graph the rows were read from (at ``input_shape`` for a model read by running it).
+    shapes : dict
+        The size interpreter's result per node name (:func:`convlib.graph.shapes.run`).
+
+    Attributes
+    ----------
+    input_shape, rows, graph, shapes
+        As given above.
+    total_params : int
+        The sum of the rows' parameters.
+    output_shape : tuple of int
+        The output shape of the graph's output node.
+    """
 
     input_shape: tuple[int, int, int]
     rows: tuple[GraphRow, ...]
@@ -116,6 +140,20 @@ class GraphTrace:
     def legend(self, compact: bool = False) -> str:
         """What the columns of :meth:`table` and the marks it uses mean, wrapped at 74 columns.
 
+        Only the marks that occur in this trace's table are explained.
+
+        Parameters
+        ----------
+        compact : bool, default False
+            Explain the columns of ``table(compact=True)``, which has no ``left`` column.
+
+        Returns
+        -------
+        str
+            One paragraph, lines at most 74 characters.
+
+        Examples
+        --------
         >>> from convlib.records import ConvSpec
         >>> print(trace([ConvSpec(2, 3)], (1, 5, 5)).legend(compact=True))
         rf: receptive field, the input cells one output depends on; jump: input
@@ -146,6 +184,18 @@ class GraphTrace:
         on the position (:attr:`convlib.graph.field.Field.exact`); ``?`` means convlib cannot
         tell (a call whose footprint in space the reader does not know). ``legend=True`` adds
         :meth:`legend` under the last line.
+
+        Parameters
+        ----------
+        compact : bool, default False
+            Leave out the input row and the ``left`` column.
+        legend : bool, default False
+            Append :meth:`legend` after the footer line.
+
+        Returns
+        -------
+        str
+            The header, a rule, one line per row, then ``input CxHxW, total params N``.
         """
         head, body = self._cells(compact)
         widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
@@ -175,7 +225,15 @@ class GraphTrace:
         return f"<table><thead><tr>{cells}</tr></thead><tbody>{rows}</tbody></table><p>{foot}</p>"
 
     def to_dict(self) -> dict:
-        """Plain lists and numbers, ready for ``json.dumps``."""
+        """Plain lists and numbers, ready for ``json.dumps``.
+
+        Returns
+        -------
+        dict
+            ``input_shape``, ``output_shape``, ``total_params`` and ``layers``: one dict per row
+            with ``name``, ``kind``, ``op``, ``inputs``, ``output_shape``, ``params``, ``rf``,
+            ``rf_exact``, ``jump``, ``start``, ``pads`` (``None`` off window ops) and ``unread``.
+        """
         return {
             "input_shape": list(self.input_shape),
             "output_shape": list(self.output_shape),
