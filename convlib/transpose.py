@@ -146,6 +146,23 @@ def output_padding_for(
 ) -> int:
     """The ``output_padding`` that makes a transposed conv of ``n_in`` cells give ``n_target``.
 
+    Parameters
+    ----------
+    n_in, n_target : int
+        Input length of the transposed convolution and the output length wanted.
+    k : int
+        Kernel taps.
+    stride, dilation : int
+        Step ``s`` and tap spacing ``d``.
+    padding : {"valid", "same"} or int or (int, int)
+        As in :func:`~convlib.shapes.conv_transpose_output_size`.
+
+    Returns
+    -------
+    int
+        The smallest ``op`` with ``conv_transpose_output_size(n_in, k, ..., output_padding=op) ==
+        n_target``; for numbers ``op = n_target - ((n_in-1)*s - p_before - p_after + d*(k-1) + 1)``.
+
     Raises
     ------
     ValueError
@@ -176,6 +193,28 @@ def output_padding_for(
 
 def transpose_input_sizes(n_out: int, k: int, *, stride: int = 1, padding=0, dilation: int = 1) -> list[int]:
     """Every forward input size that a convolution maps to ``n_out``: the ambiguity to undo.
+
+    Parameters
+    ----------
+    n_out : int
+        Forward output length (the transposed convolution's input length).
+    k : int
+        Kernel taps.
+    stride, dilation : int
+        Step ``s`` and tap spacing ``d``.
+    padding : {"valid", "same", "full"} or int or (int, int)
+        As in :func:`~convlib.shapes.conv_output_size`.
+
+    Returns
+    -------
+    list of int
+        Ascending sizes ``n`` with ``floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1 == n_out``
+        (at most ``s`` for numeric padding); empty if none.
+
+    Raises
+    ------
+    ValueError
+        ``n_out`` or ``stride`` not a positive integer.
 
     Examples
     --------

@@ -64,6 +64,27 @@ def unread_cells(
     cells at the end. They are taken from the after-padding first; any left over are real input
     rows (or columns) that no window reads, so they cannot influence the output at all.
 
+    Parameters
+    ----------
+    n, k : int
+        Input length and kernel taps.
+    stride, dilation : int
+        Step ``s`` and tap spacing ``d``.
+    padding : {"valid", "same", "full"} or int or (int, int)
+        As in :func:`conv_output_size`.
+
+    Returns
+    -------
+    (int, int)
+        With ``left = (n + p_before + p_after - d*(k-1) - 1) % s``:
+        ``(min(left, p_after), max(left - p_after, 0))``.
+
+    Raises
+    ------
+    ValueError
+        A non-positive size, stride or dilation, a negative pad, or a dilated kernel larger than
+        the padded input.
+
     Examples
     --------
     >>> unread_cells(12, 3, stride=2)   # the seed's 12x12 input: its last row is never read

@@ -129,6 +129,26 @@ def _conv_axis(n: int, k: int, padding, stride: int, dilation: int, label: str =
 def conv_axes(hw, khw, *, stride=1, padding="valid", dilation=1) -> tuple[WindowAxis, WindowAxis]:
     """Both spatial axes of a convolution, from the 2-D arguments convlib's functions take.
 
+    Parameters
+    ----------
+    hw, khw : (int, int)
+        Input ``(H, W)`` and kernel ``(kh, kw)``.
+    stride, dilation : int or (int, int)
+        Step and tap spacing, one for both axes or per axis.
+    padding : str or int or (int, int) or ((int, int), (int, int))
+        ``"valid"``, ``"same"``, ``"full"``, ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``.
+
+    Returns
+    -------
+    (WindowAxis, WindowAxis)
+        Height and width; each ``out = floor((n + before + after - d*(k-1) - 1) / s) + 1``.
+
+    Raises
+    ------
+    ValueError
+        A non-positive size, stride or dilation, a bad or negative padding, or a dilated kernel
+        larger than the padded input (the message names the axis).
+
     Examples
     --------
     >>> [a.pads for a in conv_axes((10, 11), (3, 3), stride=2, padding="same")]
@@ -199,6 +219,32 @@ def _pool_axis(n: int, k: int, padding, stride: int, dilation: int, ceil_mode: b
 
 def pool_axes(hw, pool_size, strides=None, padding="valid", *, dilation=1, ceil_mode=False):
     """Both spatial axes of a pooling window (``strides`` defaults to ``pool_size``).
+
+    Parameters
+    ----------
+    hw : (int, int)
+        Input ``(H, W)``.
+    pool_size : int or (int, int)
+        Window ``k`` per axis.
+    strides : int or (int, int), optional
+        Step per axis; defaults to ``pool_size``.
+    padding : str or int or (int, int) or ((int, int), (int, int))
+        ``"valid"``, ``"same"`` or numbers (at most ``k // 2`` per side).
+    dilation : int or (int, int)
+        Tap spacing.
+    ceil_mode : bool
+        Round the window count up, as PyTorch (rules: :func:`pool_axis`).
+
+    Returns
+    -------
+    (WindowAxis, WindowAxis)
+        Height and width; ``out`` as :func:`~convlib.shapes.pool.pool_output_size`.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes, ``"full"``, a pad over half the window, ``ceil_mode`` with ``"same"``, or a
+        window larger than the padded input.
 
     Examples
     --------
@@ -283,6 +329,28 @@ def _transpose_axis(n: int, k: int, padding, stride: int, output_padding, dilati
 
 def transpose_axes(hw, khw, *, stride=1, padding=0, output_padding=None, dilation=1):
     """Both spatial axes of a transposed convolution (see :func:`transpose_axis`).
+
+    Parameters
+    ----------
+    hw, khw : (int, int)
+        Input ``(H, W)`` of the transposed convolution and kernel ``(kh, kw)``.
+    stride, dilation : int or (int, int)
+        Step and tap spacing.
+    padding : str or int or (int, int) or ((int, int), (int, int))
+        Crops as in PyTorch, or a Keras word (``"valid"``, ``"same"``).
+    output_padding : int or (int, int), optional
+        Cells appended at the end of each axis; ``None``: 0 for numbers, Keras's default for words.
+
+    Returns
+    -------
+    (WindowAxis, WindowAxis)
+        Height and width, each describing the forward convolution; its ``n`` is the output size,
+        ``(n_in-1)*s - before - after + d*(k-1) + output_padding + 1`` for numbers.
+
+    Raises
+    ------
+    ValueError
+        As :func:`transpose_axis`.
 
     Examples
     --------

@@ -23,6 +23,29 @@ def pool_padding_1d(
     ``"same"`` is TensorFlow's (the padded cells are then ignored by the pool). Numbers follow
     PyTorch, which requires each side to be at most half the *undilated* pool size, ``p <= k // 2``.
 
+    Parameters
+    ----------
+    n, k : int
+        Input length and pool size.
+    padding : {"valid", "same"} or int or (int, int)
+        Word, pad on both sides, or ``(before, after)``.
+    stride : int, optional
+        Step; defaults to ``k``.
+    dilation : int
+        Tap spacing ``d``.
+
+    Returns
+    -------
+    (int, int)
+        ``(before, after)``; for ``"same"`` ``total = max((ceil(n/s) - 1)*s + d*(k-1) + 1 - n, 0)``
+        split as ``(total // 2, total - total // 2)``.
+
+    Raises
+    ------
+    ValueError
+        Non-positive sizes, a negative pad, ``"full"``, a pad over ``k // 2`` on either side, or a
+        dilated window larger than the padded input.
+
     Examples
     --------
     >>> pool_padding_1d(5, 2, "same", stride=2)
@@ -51,6 +74,24 @@ def pool_output_size(
     As in PyTorch, ``ceil_mode`` also accepts a window up to ``s - 1`` cells larger than the padded
     input (one partial window).
 
+    Parameters
+    ----------
+    n, k : int
+        Input length and pool size.
+    stride : int, optional
+        Step ``s``; defaults to ``k``.
+    padding : {"valid", "same"} or int or (int, int)
+        ``"same"`` is TensorFlow's (``ceil(n / s)`` windows); numbers as in PyTorch.
+    dilation : int
+        Tap spacing ``d``.
+    ceil_mode : bool
+        Round the division up, as PyTorch's ``ceil_mode``.
+
+    Returns
+    -------
+    int
+        The number of windows, ``n_out`` below.
+
     Raises
     ------
     ValueError
@@ -60,7 +101,9 @@ def pool_output_size(
     Shape
     -----
     ``n_out = floor((n + p_before + p_after - d*(k-1) - 1) / s) + 1`` (``ceil`` with
-    ``ceil_mode``, minus one if the last window would start at or after ``n + p_before``).
+    ``ceil_mode``, minus one if the last window would start at or after ``n + p_before``, i.e.
+    ``(n_out - 1)*s >= n + p_before``; ``n_out = 1`` when ``ceil_mode`` and
+    ``padded < d*(k-1) + 1 < padded + s``).
 
     Examples
     --------
@@ -80,6 +123,24 @@ def adaptive_pool_bounds(n: int, out: int) -> list[tuple[int, int]]:
     """PyTorch's adaptive-pooling windows: ``[floor(i*n/out), ceil((i+1)*n/out))`` for each ``i``.
 
     Windows may overlap (``n=5, out=3``) and differ in length; ``out > n`` repeats cells.
+
+    Parameters
+    ----------
+    n : int
+        Input length.
+    out : int
+        Requested output length (the number of windows).
+
+    Returns
+    -------
+    list of (int, int)
+        ``out`` half-open ``(start, stop)`` pairs, ``start = floor(i*n/out)``,
+        ``stop = ceil((i+1)*n/out)``.
+
+    Raises
+    ------
+    ValueError
+        ``n`` or ``out`` not a positive integer.
 
     Examples
     --------

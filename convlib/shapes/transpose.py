@@ -70,10 +70,33 @@ def conv_transpose_output_size(
     ``n_out`` back to ``n``. Because the forward division floors, ``s`` different input
     lengths map to the same ``n``; ``output_padding`` (``0 <= op < max(s, d)``) picks one.
 
+    Parameters
+    ----------
+    n, k : int
+        Input length of the transposed convolution and kernel taps.
+    stride, dilation : int
+        Step ``s`` and tap spacing ``d``.
+    padding : {"valid", "same"} or int or (int, int)
+        Crops ``p`` (``(p_before, p_after)``), or a Keras word.
+    output_padding : int, optional
+        Cells appended at the end; ``None`` means 0 for numbers, Keras's default for words.
+
+    Returns
+    -------
+    int
+        ``n_out`` below.
+
     Raises
     ------
     ValueError
         See :func:`transpose_padding_1d`; also when the result is not positive.
+
+    Shape
+    -----
+    Numbers: ``n_out = (n-1)*s - p_before - p_after + d*(k-1) + output_padding + 1``.
+    Words, ``output_padding=None``: ``n*s + max(d*(k-1) + 1 - s, 0)`` (valid), ``n*s`` (same).
+    Words, int ``op``: ``(n-1)*s + d*(k-1) + 1 - 2*pad + op``, ``pad = 0`` (valid) or
+    ``(d*(k-1) + 1) // 2`` (same).
 
     Examples
     --------

@@ -41,6 +41,18 @@ __all__ = [
 def effective_kernel_size(k: int, dilation: int = 1) -> int:
     """Number of input cells a dilated kernel spans: ``d*(k-1) + 1``.
 
+    Parameters
+    ----------
+    k : int
+        Kernel taps (not checked).
+    dilation : int
+        Tap spacing ``d`` (not checked).
+
+    Returns
+    -------
+    int
+        ``d*(k-1) + 1``.
+
     Examples
     --------
     >>> effective_kernel_size(3, dilation=2)
@@ -179,6 +191,23 @@ def same_padding(n: int, k: int, *, stride: int = 1, dilation: int = 1) -> tuple
 def full_padding(k: int, *, dilation: int = 1) -> tuple[int, int]:
     """``"full"`` padding: every window that overlaps the input by at least one cell.
 
+    Parameters
+    ----------
+    k : int
+        Kernel taps.
+    dilation : int
+        Tap spacing ``d``.
+
+    Returns
+    -------
+    (int, int)
+        ``(d*(k-1), d*(k-1))``, the same on both sides whatever the input size.
+
+    Raises
+    ------
+    ValueError
+        ``k`` or ``dilation`` not a positive integer.
+
     Examples
     --------
     >>> full_padding(3)
@@ -196,6 +225,32 @@ class WindowAxis:
     ``dilation`` apart and ``stride`` apart. For a transposed convolution the record describes the
     forward convolution it transposes: ``n`` is the transposed output size, ``out`` its input size,
     ``before``/``after`` the crops and :attr:`left` its ``output_padding``.
+
+    Normally built by the resolvers (:func:`~convlib.shapes.geometry.conv_axis`,
+    :func:`~convlib.shapes.geometry.pool_axis`, :func:`~convlib.shapes.geometry.transpose_axis`),
+    which check the values; the constructor checks nothing.
+
+    Parameters
+    ----------
+    n, k, stride, dilation, before, after, out : int
+        As the attributes below.
+
+    Attributes
+    ----------
+    n : int
+        Input cells on the axis, before padding (transposed: the transposed output size).
+    k : int
+        Kernel (or pool) taps.
+    stride : int
+        Step ``s`` between the first cells of neighbouring windows.
+    dilation : int
+        Spacing ``d`` between taps.
+    before, after : int
+        Padding cells at the start and the end (transposed: the crops).
+    out : int
+        Window count, ``floor((n + before + after - d*(k-1) - 1) / s) + 1`` for a convolution
+        (pooling's ``ceil_mode`` rules: :func:`~convlib.shapes.geometry.pool_axis`; transposed:
+        the transposed input size).
 
     Examples
     --------
