@@ -36,46 +36,36 @@ def conv2d(
 
     Parameters
     ----------
-    x : array_like
-        ``(N, H, W, C)`` for ``data_format="NHWC"``, ``(N, C, H, W)`` for ``"NCHW"``; a 3-D
-        input (no batch axis) gives a 3-D output.
-    w : array_like
-        HWIO ``(kh, kw, C/groups, C_out)`` for NHWC (as ``tf.nn.conv2d``), OIHW
-        ``(C_out, C/groups, kh, kw)`` for NCHW (as ``torch.nn.functional.conv2d``).
-    b : array_like, optional
-        Bias ``(C_out,)``.
+    x : array_like, ``(N, H, W, C)`` (NHWC) or ``(N, C, H, W)`` (NCHW); 3-D (no batch axis): 3-D output
+    w : array_like, HWIO ``(kh, kw, C/groups, C_out)`` for NHWC (as TensorFlow), OIHW for NCHW (as PyTorch)
+    b : array_like, optional, bias ``(C_out,)``
     stride, dilation : int or (int, int)
     padding : {"valid", "same", "full"}, int, (int, int) or ((top, bottom), (left, right))
         ``"same"``: TensorFlow's (``ceil(n/s)`` outputs, odd pad cell after); ``"full"``: ``d*(k-1)`` a side.
-    groups : int
-        Independent channel groups (``groups == C``: depthwise).
+    groups : int, independent channel groups (``groups == C``: depthwise)
     data_format : {"NHWC", "NCHW"}
-    padding_mode : {"zeros", "reflect", "replicate", "circular"}
-        What the padded cells hold, as in PyTorch.
-    algorithm : str
-        ``"auto"``, the fast room (:mod:`convlib.fast`), or a reference engine's name (``ENGINES``).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}, what padded cells hold (PyTorch's)
+    algorithm : str, ``"auto"`` (the fast room, :mod:`convlib.fast`) or a reference engine (``ENGINES``)
 
     Returns
     -------
-    numpy.ndarray
-        ``(N, H_out, W_out, C_out)`` or ``(N, C_out, H_out, W_out)``, in ``x``'s dtype.
+    numpy.ndarray, in ``x``'s dtype
 
     Raises
     ------
     ValueError
-        Any invalid argument, naming it and the sizes, before anything large is allocated
-        (:func:`convlib.shapes.check_conv_shapes`); an algorithm that is unknown or cannot run the layer.
+        An invalid argument, named with the sizes, before any large allocation (``check_conv_shapes``);
+        an algorithm that is unknown or cannot run the layer.
 
     Shape
     -----
+    ``(N, H_out, W_out, C_out)`` or ``(N, C_out, H_out, W_out)`` (as ``x``, no ``N`` if it has none),
     ``H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1``, likewise ``W_out``.
 
     Examples
     --------
-    >>> conv2d(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((2, 2, 1, 1)))[0, :, :, 0]
-    array([[10., 14., 18.],
-           [26., 30., 34.],
-           [42., 46., 50.]])
+    >>> conv2d(np.arange(16.0).reshape(1, 4, 4, 1), np.ones((2, 2, 1, 1)))[0, :, :, 0].tolist()
+    [[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]
     """
     x4, w4, b, geo, dtype = prepare_arrays(
         x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, data_format=data_format

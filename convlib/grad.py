@@ -135,10 +135,31 @@ def gradient_coverage(n: int, k: int, *, stride: int = 1, padding="valid", dilat
     2-D coverage is the outer product of the two axes' counts. Taps on padded cells are not
     counted: with zero padding their gradient goes nowhere.
 
+    Parameters
+    ----------
+    n : int
+        Input size along the axis.
+    k : int
+        Kernel size along the axis.
+    stride, dilation : int
+        Positive.
+    padding : {"valid", "same", "full"}, int or (int, int)
+        One axis's padding: a word, ``p`` or ``(before, after)``.
+
     Returns
     -------
     numpy.ndarray
         ``int`` array of length ``n``.
+
+    Raises
+    ------
+    ValueError
+        A non-positive ``n``, ``k``, stride or dilation, a bad or negative padding, or a dilated
+        kernel larger than the padded input (from :func:`~convlib.shapes.conv_axis`).
+
+    Shape
+    -----
+    ``(n,)``; the counts sum to ``H_out * k`` minus the taps on padded cells.
 
     Examples
     --------

@@ -70,6 +70,25 @@ def _canonical(a: np.ndarray) -> np.ndarray:
 def nhwc(a) -> np.ndarray:
     """An NCHW array (or an unbatched CHW one) as NHWC (HWC), C-ordered.
 
+    Parameters
+    ----------
+    a : array_like
+        ``(N, C, H, W)`` or ``(C, H, W)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-ordered copy, same dtype.
+
+    Raises
+    ------
+    ValueError
+        ``a`` is not 3-D or 4-D (from :meth:`numpy.ndarray.transpose`).
+
+    Shape
+    -----
+    ``(N, C, H, W) -> (N, H, W, C)``; ``(C, H, W) -> (H, W, C)``.
+
     Examples
     --------
     >>> nhwc(np.zeros((2, 3, 4, 5))).shape, nhwc(np.zeros((3, 4, 5))).shape
@@ -81,6 +100,25 @@ def nhwc(a) -> np.ndarray:
 
 def nchw(a) -> np.ndarray:
     """An NHWC array (or an unbatched HWC one) as NCHW (CHW), C-ordered.
+
+    Parameters
+    ----------
+    a : array_like
+        ``(N, H, W, C)`` or ``(H, W, C)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-ordered copy, same dtype.
+
+    Raises
+    ------
+    ValueError
+        ``a`` is not 3-D or 4-D (from :meth:`numpy.ndarray.transpose`).
+
+    Shape
+    -----
+    ``(N, H, W, C) -> (N, C, H, W)``; ``(H, W, C) -> (C, H, W)``.
 
     Examples
     --------
@@ -94,6 +132,25 @@ def nchw(a) -> np.ndarray:
 def hwio(w) -> np.ndarray:
     """A PyTorch OIHW kernel as TensorFlow's HWIO, C-ordered.
 
+    Parameters
+    ----------
+    w : array_like
+        4-D OIHW kernel ``(C_out, C_in, kh, kw)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-ordered copy, same dtype.
+
+    Raises
+    ------
+    ValueError
+        ``w`` is not 4-D (from :meth:`numpy.ndarray.transpose`).
+
+    Shape
+    -----
+    ``(C_out, C_in, kh, kw) -> (kh, kw, C_in, C_out)``.
+
     Examples
     --------
     >>> hwio(np.zeros((8, 3, 5, 7))).shape
@@ -105,6 +162,25 @@ def hwio(w) -> np.ndarray:
 def oihw(w) -> np.ndarray:
     """A TensorFlow HWIO kernel as PyTorch's OIHW, C-ordered.
 
+    Parameters
+    ----------
+    w : array_like
+        4-D HWIO kernel ``(kh, kw, C_in, C_out)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-ordered copy, same dtype.
+
+    Raises
+    ------
+    ValueError
+        ``w`` is not 4-D (from :meth:`numpy.ndarray.transpose`).
+
+    Shape
+    -----
+    ``(kh, kw, C_in, C_out) -> (C_out, C_in, kh, kw)``.
+
     Examples
     --------
     >>> oihw(np.zeros((5, 7, 3, 8))).shape
@@ -114,8 +190,7 @@ def oihw(w) -> np.ndarray:
 
 
 def as_float_array(a, name: str) -> np.ndarray:
-    """``a`` as a float16, float32 or float64 NumPy array (no copy where it is one), else a
-    ``ValueError`` naming ``name``.
+    """``a`` as a float16/32/64 NumPy array (no copy where it is one), else a ``ValueError`` naming ``name``.
 
     >>> as_float_array([1.0, 2.0], "x").dtype
     dtype('float64')
@@ -194,9 +269,8 @@ def restore_layout(y: np.ndarray, fmt: str, batched: bool) -> np.ndarray:
 def prepare_arrays(x, w, b=None, *, check=check_conv_shapes, **args):
     """The one array prologue: ``x4, w4, b, geo, dtype`` of a call, validated before any allocation.
 
-    ``check`` (:func:`~convlib.shapes.check_conv_shapes` or ``check_transpose_shapes``) validates
-    the shapes with ``args``. Returned: the input as 4-D NHWC, the kernel as HWIO and the bias, in
-    the compute dtype; the geometry; the inputs' dtype, for the result.
+    ``check`` (``check_conv_shapes`` or ``check_transpose_shapes``) validates the shapes with ``args``.
+    Returned: 4-D NHWC input, HWIO kernel, bias (compute dtype); the geometry; the inputs' dtype.
 
     >>> x4, w4, b, geo, dtype = prepare_arrays(np.zeros((3, 5, 5), np.float16),
     ...     np.zeros((4, 3, 3, 3), np.float16), data_format="NCHW")

@@ -136,8 +136,15 @@ def normalize_padding_1d(padding) -> str | tuple[int, int]:
 
 
 def normalize_padding(padding) -> str | Pads:
-    """The 2-D ``padding`` argument, a word of :data:`PADDING_WORDS` (any case), ``p``, ``(ph, pw)`` or
-    ``((top, bottom), (left, right))``, as a lower-case word or ``((top, bottom), (left, right))``.
+    """The 2-D ``padding`` argument as a lower-case word or ``((top, bottom), (left, right))``.
+
+    Parameters
+    ----------
+    padding : str (:data:`PADDING_WORDS`, any case), ``p``, ``(ph, pw)`` or ``((top, bottom), (left, right))``
+
+    Returns
+    -------
+    str or ((int, int), (int, int))
 
     Raises
     ------
@@ -170,8 +177,7 @@ def normalize_padding(padding) -> str | Pads:
 
 
 def check_mode_pads(hw, pads: Pads, mode="zeros") -> str:
-    """``mode`` in lower case, checked to be a ``padding_mode`` that can make ``pads`` on a ``hw`` input
-    (``reflect``: at most ``n - 1`` cells, ``circular``: ``n``).
+    """``mode``, lower case, if it can make ``pads`` on a ``hw`` input (reflect: <= n - 1 cells, circular: n).
 
     Examples
     --------
@@ -218,8 +224,19 @@ def source_index(n: int, before: int, after: int, mode: str = "zeros") -> np.nda
 
 
 def apply_padding(x: np.ndarray, pads: Pads, mode: str = "zeros", axes=(1, 2)) -> np.ndarray:
-    """``x`` padded on its two spatial ``axes`` by ``pads``, ``((top, bottom), (left, right))``, with
-    ``mode`` (PyTorch's ``padding_mode``, see the module docstring); ``x`` itself when every pad is 0.
+    """``x`` padded on its two spatial ``axes`` by ``pads``; ``x`` itself when every pad is 0.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+    pads : ((top, bottom), (left, right)), non-negative ints
+    mode : str, PyTorch's ``padding_mode`` (see the module docstring)
+    axes : (int, int), the axes ``pads`` apply to
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x.shape`` with ``top + bottom`` added on ``axes[0]``, ``left + right`` on ``axes[1]``.
 
     Raises
     ------

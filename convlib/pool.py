@@ -189,6 +189,28 @@ def _counts(n, axis, include_pad):
 def global_avg_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
     """Mean over all of ``H`` and ``W``: ``(N, C)`` (or ``(N, 1, 1, C)`` with ``keepdims``), any input size.
 
+    Parameters
+    ----------
+    x : array_like
+        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
+    keepdims : bool
+        Keep ``H`` and ``W`` as size-1 axes, in ``x``'s layout.
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        In ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D.
+
+    Shape
+    -----
+    ``(N, C)``; with ``keepdims`` ``(N, 1, 1, C)`` (NHWC) or ``(N, C, 1, 1)`` (NCHW); unbatched: no ``N``.
+
     Examples
     --------
     >>> global_avg_pool2d(np.arange(8.0).reshape(1, 2, 2, 2))
@@ -199,6 +221,28 @@ def global_avg_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -
 
 def global_max_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -> np.ndarray:
     """Maximum over all of ``H`` and ``W``: ``(N, C)`` (or ``(N, 1, 1, C)`` with ``keepdims``).
+
+    Parameters
+    ----------
+    x : array_like
+        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
+    keepdims : bool
+        Keep ``H`` and ``W`` as size-1 axes, in ``x``'s layout.
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        In ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D.
+
+    Shape
+    -----
+    ``(N, C)``; with ``keepdims`` ``(N, 1, 1, C)`` (NHWC) or ``(N, C, 1, 1)`` (NCHW); unbatched: no ``N``.
 
     Examples
     --------
@@ -221,6 +265,31 @@ def adaptive_avg_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndar
 
     ``output_size`` is an int, or a pair whose ``None`` entries keep that input size.
 
+    Parameters
+    ----------
+    x : array_like
+        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
+    output_size : int or (int or None, int or None)
+        ``(H_out, W_out)``; an int for both, ``None`` keeps that input size.
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        In ``x``'s dtype and layout.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D, an
+        ``output_size`` that is not an int or pair of positive ints (or ``None``), or an output too
+        large to allocate.
+
+    Shape
+    -----
+    ``(N, H, W, C) -> (N, H_out, W_out, C)`` (NCHW likewise); window ``i`` of an axis spans
+    ``[floor(i*H/H_out), ceil((i+1)*H/H_out))``.
+
     Examples
     --------
     >>> adaptive_avg_pool2d(np.arange(5.0).reshape(1, 1, 5, 1), (1, 3))[0, 0, :, 0]
@@ -231,6 +300,31 @@ def adaptive_avg_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndar
 
 def adaptive_max_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndarray:
     """Maximum over PyTorch's adaptive windows (see :func:`adaptive_avg_pool2d`).
+
+    Parameters
+    ----------
+    x : array_like
+        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
+    output_size : int or (int or None, int or None)
+        ``(H_out, W_out)``; an int for both, ``None`` keeps that input size.
+    data_format : {"NHWC", "NCHW"}
+
+    Returns
+    -------
+    numpy.ndarray
+        In ``x``'s dtype and layout.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D, an
+        ``output_size`` that is not an int or pair of positive ints (or ``None``), or an output too
+        large to allocate.
+
+    Shape
+    -----
+    ``(N, H, W, C) -> (N, H_out, W_out, C)`` (NCHW likewise); window ``i`` of an axis spans
+    ``[floor(i*H/H_out), ceil((i+1)*H/H_out))``.
 
     Examples
     --------
