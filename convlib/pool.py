@@ -224,25 +224,18 @@ def global_max_pool2d(x, *, keepdims: bool = False, data_format: str = "NHWC") -
 
     Parameters
     ----------
-    x : array_like
-        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
-    keepdims : bool
-        Keep ``H`` and ``W`` as size-1 axes, in ``x``'s layout.
-    data_format : {"NHWC", "NCHW"}
+    x, keepdims, data_format
+        As for :func:`global_avg_pool2d`.
 
     Returns
     -------
     numpy.ndarray
-        In ``x``'s dtype.
+        As :func:`global_avg_pool2d`, with the maximum in place of the mean.
 
     Raises
     ------
     ValueError
-        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D.
-
-    Shape
-    -----
-    ``(N, C)``; with ``keepdims`` ``(N, 1, 1, C)`` (NHWC) or ``(N, C, 1, 1)`` (NCHW); unbatched: no ``N``.
+        As :func:`global_avg_pool2d`.
 
     Examples
     --------
@@ -303,28 +296,18 @@ def adaptive_max_pool2d(x, output_size, *, data_format: str = "NHWC") -> np.ndar
 
     Parameters
     ----------
-    x : array_like
-        Float16/32/64 input, ``(N, H, W, C)`` or ``(N, C, H, W)`` (``data_format``), or 3-D unbatched.
-    output_size : int or (int or None, int or None)
-        ``(H_out, W_out)``; an int for both, ``None`` keeps that input size.
-    data_format : {"NHWC", "NCHW"}
+    x, output_size, data_format
+        As for :func:`adaptive_avg_pool2d`.
 
     Returns
     -------
     numpy.ndarray
-        In ``x``'s dtype and layout.
+        As :func:`adaptive_avg_pool2d`, with the maximum in place of the mean.
 
     Raises
     ------
     ValueError
-        An unknown ``data_format``, a non-float ``x`` or one that is not 3-D or 4-D, an
-        ``output_size`` that is not an int or pair of positive ints (or ``None``), or an output too
-        large to allocate.
-
-    Shape
-    -----
-    ``(N, H, W, C) -> (N, H_out, W_out, C)`` (NCHW likewise); window ``i`` of an axis spans
-    ``[floor(i*H/H_out), ceil((i+1)*H/H_out))``.
+        As :func:`adaptive_avg_pool2d`.
 
     Examples
     --------
