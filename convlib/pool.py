@@ -57,6 +57,7 @@ def _axes(x, pool_size, strides, padding, dilation, ceil_mode, data_format):
         dilation=dilation,
         ceil_mode=ceil_mode,
         data_format=data_format,
+        itemsize=max(4, np.dtype(getattr(x, "dtype", "f8")).itemsize),  # float16 sums in float32
     )
     return geo.axes
 

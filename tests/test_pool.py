@@ -168,6 +168,15 @@ def test_adaptive_bounds_overlap():
         (lambda x: adaptive_avg_pool2d(x, 0), "output_size must be a positive integer, got 0"),
         (lambda x: adaptive_max_pool2d(x, (1, 2, 3)), r"output_size must be an int or a pair"),
         (lambda x: global_avg_pool2d(x[0, 0]), "input x must be 4-D"),
+        # "same" pads a huge window by itself: refused before np.pad allocates (found by test_fuzz)
+        (
+            lambda x: avg_pool2d(x[:, :1, :1].astype(np.float16), 10**9, padding="same"),
+            r"pool_size=1000000000 with padding='same' makes the padded input \(2, 1000000000, ",
+        ),
+        (
+            lambda x: max_pool2d(x, 10**9, padding="same"),
+            r"pool_size=1000000000 with padding='same' makes the padded input",
+        ),
     ],
 )
 def test_errors(rng, call, match):
