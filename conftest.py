@@ -21,6 +21,17 @@ ROOT = Path(__file__).resolve().parent
 # JupyterLab kernel (conv2d-book) the same two variables; the unit tests keep the CPU's own kernels,
 # so oneDNN's AVX-512 defects still replay where the CPU has AVX-512.
 NOTEBOOK_ENV = {"OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+# Under pytest-xdist, each worker (and the notebook kernels and subprocesses it starts) gets its
+# share of the cores for the frameworks' thread pools. By default TensorFlow, oneDNN and PyTorch
+# each size their pools to every core, and with two workers on two cores their small operations
+# wait on threads that another process holds: chapter 6's sweep of 6,912 framework calls took
+# 38 s so, and 6 s with one thread each. Thread counts that a user sets are kept.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    _share = max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _var in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(_var, str(_share))
 KERNEL_NAME = "conv2d-book-nbval"
 
 

@@ -147,8 +147,8 @@ def _local(url: str, base: str) -> bool:
 OVERFLOWING: list[str] = []
 
 
-def check_page(browser, base: str, html_dir: Path, page: str) -> list[str]:
-    """Open one page, save its screenshot, and return what is wrong with it (empty: nothing)."""
+def check_page(browser, base: str, html_dir: Path, page: str) -> tuple[list[str], dict]:
+    """Open one page, save its screenshot; return what is wrong with it (empty: nothing) and its facts."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get_log("browser"), browser.get_log("performance")  # drop the previous page's logs
@@ -187,14 +187,20 @@ def check_page(browser, base: str, html_dir: Path, page: str) -> list[str]:
         else [f"{facts['animations']} of {embedded}"],
     }
     OVERFLOWING.extend(f"{page}: {first_line}" for first_line in facts["overflowing"])
-    return [f"{page}: {what}: {found}" for what, found in checks.items() if found]
+    return [f"{page}: {what}: {found}" for what, found in checks.items() if found], facts
 
 
-def test_every_page_renders_offline(html_dir, base, browser):
+@pytest.fixture(scope="session")
+def visited(html_dir, base, browser):
+    """Every page opened once: ``{page: (problems, facts)}``, each page's screenshot saved."""
     if SHOTS.exists():
         shutil.rmtree(SHOTS)
     SHOTS.mkdir(parents=True)
-    problems = [p for page in _pages(html_dir) for p in check_page(browser, base, html_dir, page)]
+    return {page: check_page(browser, base, html_dir, page) for page in _pages(html_dir)}
+
+
+def test_every_page_renders_offline(html_dir, visited):
+    problems = [p for found, _ in visited.values() for p in found]
     assert not problems, "\n".join(problems)
     assert not OVERFLOWING, f"{len(OVERFLOWING)} output boxes overflow at 1280 px:\n" + "\n".join(OVERFLOWING)
     assert {p.stem for p in SHOTS.glob("*.png") if "__animation" not in p.stem} == {
@@ -202,17 +208,14 @@ def test_every_page_renders_offline(html_dir, base, browser):
     }
 
 
-def test_every_numbered_chapter_has_a_figure_and_what_to_remember(html_dir, base, browser):
+def test_every_numbered_chapter_has_a_figure_and_what_to_remember(visited):
     """A textbook convention, checked on the pages a reader sees: each numbered chapter shows at least
     one figure and ends with "What to remember", exercises and references."""
-    numbered = [
-        p for p in _pages(html_dir) if re.match(r"chapters/\d\d_", p) and not p.startswith("chapters/9")
-    ]
+    numbered = [p for p in visited if re.match(r"chapters/\d\d_", p) and not p.startswith("chapters/9")]
     assert len(numbered) >= 12
     missing = []
     for page in numbered:
-        browser.get(f"{base}/{page}")
-        facts = browser.execute_script(_PAGE_FACTS)
+        facts = visited[page][1]
         if facts["figures"] < 1:
             missing.append(f"{page}: no figure")
         for heading in ("What to remember", "Exercises", "References"):
