@@ -48,6 +48,10 @@ def _kernelspec_dir() -> Path:
 
 
 def pytest_configure(config):
+    # Before any test module imports Keras (and so TensorFlow): see triton_before_tensorflow.
+    from convlib.proof.frameworks import triton_before_tensorflow
+
+    triton_before_tensorflow()
     if not (config.getoption("nbval", False) or config.getoption("nbval_lax", False)):
         return
     if not config.option.nbval_sanitize_with:

@@ -87,6 +87,7 @@ _REASONS = (
     ("non-positive-output", r"transposed convolution output size .* is not positive", "crops eat the output"),
 )
 REASON_CODES = {code: text for code, _, text in _REASONS}
+_PATTERNS = [(code, re.compile(pattern, re.S)) for code, pattern, _ in _REASONS]
 
 
 def reason_code(exc: ValueError) -> str:
@@ -101,7 +102,7 @@ def reason_code(exc: ValueError) -> str:
     'no-window-fits'
     """
     msg = str(exc)
-    codes = [code for code, pattern, _ in _REASONS if re.search(pattern, msg, re.S)]
+    codes = [code for code, pattern in _PATTERNS if pattern.search(msg)]
     if len(codes) != 1:
         raise LookupError(f"convlib refusal maps to {codes or 'no reason code'}: {msg!r}")
     return codes[0]

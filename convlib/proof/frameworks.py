@@ -10,10 +10,11 @@ real errors) reaches stderr as usual. Neither framework is a dependency of the N
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 
-__all__ = ["load_tf", "load_torch", "quiet_stderr"]
+__all__ = ["load_tf", "load_torch", "quiet_stderr", "triton_before_tensorflow"]
 
 
 @contextlib.contextmanager
@@ -32,6 +33,18 @@ def quiet_stderr():
         os.close(devnull)
 
 
+def triton_before_tensorflow() -> None:
+    """Import Triton, where it is installed, before TensorFlow is.
+
+    PyTorch's CUDA wheels (what ``pip install torch`` takes on Linux x86-64) bring Triton, whose
+    compiler library crashes the process with SIGSEGV when it is loaded after TensorFlow's;
+    ``torch.export`` and ``torch.compile`` load it on first use. Loaded first, both work. With
+    the CPU wheel there is no Triton and this does nothing.
+    """
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
+
+
 def load_tf():
     """Return the ``tensorflow`` module, imported without its start-up log lines.
 
@@ -48,6 +61,7 @@ def load_tf():
     # verification appendix). Turned on here, every x86 machine runs the same kernels, so the book
     # prints the same thing on every one; TF_ENABLE_ONEDNN_OPTS=0 in the environment still wins.
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    triton_before_tensorflow()
     with quiet_stderr():
         import tensorflow as tf
 
