@@ -57,7 +57,7 @@ venv: $(KERNEL_JSON)  ## create .venv, install the pinned requirements and the b
 test: $(KERNEL_JSON)  ## linters, unit/property/doctests and every chapter (nbval), two workers
 	$(BIN)/ruff check convlib tests chapters
 	$(BIN)/ruff format --check convlib tests
-	$(BIN)/python -m pytest --nbval -n 2 --dist loadscope --durations=20
+	$(BIN)/python -m pytest --nbval -n 2 --dist loadscope --no-loadscope-reorder --durations=20
 
 # JupyterLab on the chapters, with the project's kernel. Extra options: make lab LAB_ARGS="--port=8899".
 lab: $(KERNEL_JSON)  ## JupyterLab on chapters/ with the book's kernel

@@ -65,3 +65,20 @@ def pytest_configure(config):
             filter(None, [str(root), os.environ.get("JUPYTER_PATH")])
         )
         config.option.nbval_kernel_name = KERNEL_NAME
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest scopes first, so that the xdist workers finish together.
+
+    ``make test`` hands out whole modules and notebooks (``--dist loadscope``) in collection order
+    (``--no-loadscope-reorder``): first the modules marked ``slow`` (a browser, a book build, fresh
+    interpreters), then the chapters, then the other tests and the doctests, many and short, which
+    fill the end. A sort by number of tests instead put the chapters, few cells each, last.
+    """
+    slow = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return 0 if path in slow else 1 if path.endswith(".ipynb") else 2 if path.startswith("tests/") else 3
+
+    items.sort(key=rank)  # stable: each module and notebook keeps its own order

@@ -27,6 +27,7 @@ JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 pytestmark = [
     pytest.mark.xdist_group("book"),  # one worker builds the book once and opens every page
     needs_chromium,
+    pytest.mark.slow,
 ]
 
 

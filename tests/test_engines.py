@@ -24,6 +24,7 @@ from convlib.padding import PADDING_MODES
 from convlib.proof.crosscheck import crosscheck_conv2d, tolerance
 from convlib.proof.workspace import WORKSPACE_LIMIT_MIB, peak_extra_mib
 
+pytestmark = pytest.mark.slow  # run first: see conftest.py
 FAST = list(ENGINES)
 REFERENCE = [e for e in engines.ENGINES if e != "naive"]
 # (x shape NHWC, kernel HWIO, stride, dilation, groups, pads, padding_mode): odd sizes, strides,

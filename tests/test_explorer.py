@@ -21,7 +21,7 @@ STATIC = ROOT / "_static" / "explorer"
 SHOTS = ROOT / "_build" / "screenshots"
 CHUNK = 50_000
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.slow]
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>size explorer</title>

@@ -2,7 +2,11 @@
 
 import re
 
+import pytest
+
 from convlib.proof.frameworks import import_stderr, quiet_stderr
+
+pytestmark = pytest.mark.slow  # run first: see conftest.py
 
 
 def test_plain_import_writes_a_time_stamped_notice():

@@ -17,6 +17,7 @@ from convlib.proof.verify import (
 )
 from convlib.proof.verify.defects import simd_level
 
+pytestmark = pytest.mark.slow  # run first: see conftest.py
 FULL = Path(__file__).resolve().parent.parent / "verification" / "full.json"
 
 

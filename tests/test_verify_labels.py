@@ -14,6 +14,7 @@ from convlib.proof.frameworks import load_tf, load_torch
 from convlib.proof.verify import Case, run_cases
 from convlib.proof.verify.reasons import API_LIMITS, SIGFPE
 
+pytestmark = pytest.mark.slow  # run first: see conftest.py
 torch = load_torch()
 F = torch.nn.functional
 

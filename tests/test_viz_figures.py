@@ -18,6 +18,7 @@ from convlib import viz
 from convlib.records import ConvSpec, DenseSpec, FlattenSpec, GlobalAvgPoolSpec, MaxPoolSpec, ReLUSpec
 from convlib.viz.geometry import COLORS
 
+pytestmark = pytest.mark.slow  # run first: see conftest.py
 FIGS = os.environ.get("CONVLIB_FIG_DIR", "/tmp/figs")
 
 
