@@ -30,14 +30,17 @@ def test_quiet_stderr_restores_descriptor(capfd):
 
 def test_triton_is_imported_before_tensorflow(tmp_path):
     # PyTorch's CUDA wheels bring Triton, which segfaults when loaded after TensorFlow (seen with
-    # Python 3.12 and torch 2.13.0 from PyPI). A stand-in Triton records whether TF came first.
+    # Python 3.12 and torch 2.13.0 from PyPI). Stand-ins for both record the order of the imports.
     import os
     import subprocess
     import sys
 
-    (tmp_path / "triton").mkdir()
-    (tmp_path / "triton" / "__init__.py").write_text("import sys\nAFTER_TF = 'tensorflow' in sys.modules\n")
-    code = "from convlib.proof.frameworks import load_tf; load_tf(); import triton; print(triton.AFTER_TF)"
+    for name, first in (("triton", "tensorflow"), ("tensorflow", "triton")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text(
+            f"import logging, sys\nAFTER = {first!r} in sys.modules\nget_logger = logging.getLogger\n"
+        )
+    code = "import sys; from convlib.proof.frameworks import load_tf; print(load_tf().AFTER)"
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert done.stdout.strip() == "False", done.stdout + done.stderr[-2000:]
+    assert done.stdout.strip() == "True", done.stdout + done.stderr[-2000:]  # TensorFlow came second
