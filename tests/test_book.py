@@ -5,7 +5,7 @@ are errors) into a temporary directory and opens every page from disk (``file://
 page must: log no console error, request nothing from another host and have no failed
 request, load every image, render every formula with the vendored MathJax, and show the
 controls of every embedded animation. A screenshot of each page goes to
-``_build/screenshots/``. Skipped only when Chromium or chromedriver is not installed.
+``_build/screenshots/book/``. Skipped only when Chromium or chromedriver is not installed.
 """
 
 import functools
@@ -21,7 +21,7 @@ import pytest
 from chromium import needs_chromium, start_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "_build" / "screenshots"
+SHOTS = ROOT / "_build" / "screenshots" / "book"  # emptied here: test_explorer writes beside it
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 
 pytestmark = [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -61,7 +62,8 @@ def lab(tmp_path_factory):
     if os.geteuid() == 0:  # CI containers run as root; JupyterLab refuses root without this
         cmd.append("--allow-root")
     log = (work / "lab.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    # A session of its own, so that the server and the kernels it started end together (below).
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -76,11 +78,8 @@ def lab(tmp_path_factory):
         proc.kill()
         pytest.fail("jupyter lab did not start listening within 90 s")
     yield url, token
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)  # a clean shutdown waits seconds for each kernel; nothing is saved
+    proc.wait()
     log.close()
 
 
