@@ -83,8 +83,8 @@ def import_stderr(quiet: bool) -> list[str]:
     """What a fresh interpreter writes to stderr while importing TensorFlow.
 
     ``quiet=False`` is a plain ``import tensorflow`` (with ``TF_CPP_MIN_LOG_LEVEL=3``);
-    ``quiet=True`` goes through :func:`load_tf`. The book's testing chapter and
-    ``tests/test_frameworks.py`` use it to show why :func:`load_tf` exists.
+    ``quiet=True`` goes through :func:`load_tf`. ``tests/test_frameworks.py`` uses it to show
+    why :func:`load_tf` exists.
     """
     import subprocess
 
