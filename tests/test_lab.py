@@ -98,7 +98,7 @@ def _wait(driver, script: str, timeout: float, what: str, *args):
         value = driver.execute_script(script, *args)
         if value:
             return value
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
