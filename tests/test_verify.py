@@ -9,6 +9,7 @@ what the framework does, not with the harness.
 """
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +21,11 @@ from convlib.proof.verify import (
     REASONS,
     Case,
     class_table,
+    configurations,
     main,
     ops_table,
     run_cases,
-    run_matrix,
+    summarize,
 )
 from convlib.proof.verify.defects import simd_level
 from convlib.proof.verify.reasons import API_LIMITS, SIGFPE
@@ -33,8 +35,8 @@ FULL = Path(__file__).resolve().parent.parent / "verification" / "full.json"
 
 
 @pytest.fixture(scope="module")
-def quick():
-    return run_matrix(quick=True, seed=0)
+def quick(runs):
+    return runs[0]
 
 
 def test_quick_run_covers_every_operation(quick):
@@ -114,14 +116,22 @@ KNOWN |= LABELS  # classified by the same run_cases call (the live fixture)
 
 
 @pytest.fixture(scope="module")
-def live():
-    """The known defects, the labelled cases and, where this CPU is the stored run's kind, the stored
-    example of every refusal and disagreement class, classified live by one run_cases call: the
-    refused ones share one isolated worker, which imports TensorFlow and PyTorch once."""
+def runs():
+    """The quick matrix, the known defects, the labelled cases and, where this CPU is the stored run's
+    kind, the stored example of every refusal and disagreement class, classified by one run_cases
+    call: the refused ones share one isolated worker, which imports TensorFlow and PyTorch once."""
+    start, matrix = time.perf_counter(), configurations(quick=True, seed=0)
     data = json.loads(FULL.read_text())
     stored = [e for e in data["classes"] if e["kind"] != "agree"] if simd_level() == STORED_SIMD else []
-    got = run_cases([*KNOWN.values(), *(Case.from_json(e["example"]) for e in stored)])
-    return dict(zip(KNOWN, got)), list(zip(stored, got[len(KNOWN) :]))
+    got = run_cases([*matrix, *KNOWN.values(), *(Case.from_json(e["example"]) for e in stored)])
+    quick = summarize(matrix, got[: len(matrix)], quick=True, seed=0, wall=time.perf_counter() - start)
+    named = got[len(matrix) :]
+    return quick, (dict(zip(KNOWN, named)), list(zip(stored, named[len(KNOWN) :])))
+
+
+@pytest.fixture(scope="module")
+def live(runs):
+    return runs[1]
 
 
 def test_known_tensorflow_shape_defect_is_classified(live):

@@ -30,6 +30,7 @@ from .matrix import (
     run_cases,
     run_isolated,
     run_matrix,
+    summarize,
 )
 from .precision import plot_precision, precision_study
 from .reasons import REASONS, classify
@@ -43,6 +44,7 @@ __all__ = [
     "run_cases",
     "run_isolated",
     "run_matrix",
+    "summarize",
     "class_table",
     "ops_table",
     "describe_class",

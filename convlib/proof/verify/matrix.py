@@ -184,11 +184,23 @@ def run_isolated(cases: list[Case]) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines()[-len(cases) :]]
 
 
-def run_cases(cases: list[Case]) -> list[dict]:
-    """Check and classify each case: in this process, or isolated where convlib refuses it."""
+def run_cases(cases: list[Case], progress=None) -> list[dict]:
+    """Check and classify each case: in this process, or isolated where convlib refuses it.
+
+    ``progress``, if given, is called with a line of text after the isolated cases and every
+    500 cases after them.
+    """
+    start = time.perf_counter()
     refused = [i for i, c in enumerate(cases) if _convlib_refuses(c)]
     isolated = dict(zip(refused, run_isolated([cases[i] for i in refused])))
-    return [isolated[i] if i in isolated else _classified(c) for i, c in enumerate(cases)]
+    if progress:
+        progress(f"{len(refused)} refused configurations, isolated, in {time.perf_counter() - start:.0f} s")
+    results = []
+    for i, case in enumerate(cases):
+        results.append(isolated[i] if i in isolated else _classified(case))
+        if progress and (i + 1) % 500 == 0:
+            progress(f"{i + 1}/{len(cases)} in {time.perf_counter() - start:.0f} s")
+    return results
 
 
 def _classified(case: Case, tf_signal: int | None = None) -> dict:
@@ -210,22 +222,26 @@ def run_case(case: Case) -> dict:
 
 # --------------------------------------------------------------------------- the run
 def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> dict:
-    """Run every configuration; return the JSON-able summary (counts per class, examples, timing).
+    """Run every configuration; return the JSON-able summary (:func:`summarize`)."""
+    from ..frameworks import load_tf, load_torch
+
+    load_tf(), load_torch()
+    start, cases = time.perf_counter(), configurations(quick, seed, ops)
+    results = run_cases(cases, progress)
+    return summarize(cases, results, quick=quick, seed=seed, wall=time.perf_counter() - start)
+
+
+def summarize(cases: list[Case], results: list[dict], *, quick: bool, seed: int, wall: float) -> dict:
+    """Count :func:`run_cases`'s results by class.
 
     Each class is ``(kind, who, reason)``; it keeps its count per operation, the largest
     ``max|diff|`` seen, the first example's configuration and its error lines.
     """
-    from ..frameworks import load_tf, load_torch
+    import tensorflow as tf
+    import torch
 
-    tf, torch = load_tf(), load_torch()
-    start, classes = time.perf_counter(), {}
-    cases = configurations(quick, seed, ops)
-    refused = [i for i, c in enumerate(cases) if _convlib_refuses(c)]
-    isolated = dict(zip(refused, run_isolated([cases[i] for i in refused])))
-    if progress:
-        progress(f"{len(refused)} refused configurations, isolated, in {time.perf_counter() - start:.0f} s")
-    for i, case in enumerate(cases):
-        got = isolated[i] if i in isolated else classify(case, check_case(case))
+    classes = {}
+    for case, got in zip(cases, results, strict=True):
         key = (got["kind"], got["who"], got["reason"])
         entry = classes.setdefault(key, {"kind": key[0], "who": key[1], "reason": key[2], "count": 0,
                                          "ops": {}, "max_diff": None, "example": case.to_json(),
@@ -234,9 +250,6 @@ def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> di
         entry["ops"][case.op] = entry["ops"].get(case.op, 0) + 1
         if got["max_diff"] is not None:
             entry["max_diff"] = max(entry["max_diff"] or 0.0, got["max_diff"])
-        if progress and (i + 1) % 500 == 0:
-            progress(f"{i + 1}/{len(cases)} in {time.perf_counter() - start:.0f} s")
-    wall = time.perf_counter() - start
     ordered = sorted(classes.values(), key=lambda e: ("agree refused disagree".index(e["kind"]), -e["count"]))
     counts = {k: sum(e["count"] for e in ordered if e["kind"] == k) for k in ("agree", "refused", "disagree")}
     return {
@@ -244,7 +257,7 @@ def run_matrix(quick: bool = False, seed: int = 0, ops=OPS, progress=None) -> di
         "quick": quick,
         "configurations": len(cases),
         "wall_seconds": round(wall, 1),
-        "isolated": len(refused),
+        "isolated": sum(_convlib_refuses(c) for c in cases),
         "cpus": len(__import__("os").sched_getaffinity(0)),
         "simd": simd_level(),  # oneDNN's code path, and so which of its defects can appear
         "versions": {"tensorflow": tf.__version__, "torch": torch.__version__, "numpy": np.__version__},
