@@ -94,7 +94,7 @@ class Conv2D:
             raise ValueError(f"groups={self.groups} must divide the input channels, got {in_channels}")
         kh, kw = self.kernel_size
         shape = (kh, kw, in_channels // self.groups, self.filters)
-        check_allocation(shape, self.dtype.itemsize, what="the kernel", blame=f"filters={self.filters}")
+        check_allocation(("the kernel", shape, self.dtype.itemsize), blame=f"filters={self.filters}")
         fan_in, fan_out = kh * kw * shape[2], kh * kw * self.filters
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         rng = np.random.default_rng(self.seed)

@@ -327,9 +327,7 @@ def _adaptive(x, output_size, reduce, data_format):
         x4.shape[1 + i] if s is None else check_positive_int(s, "output_size") for i, s in enumerate(sizes)
     ]
     check_allocation(
-        (x4.shape[0], *sizes, x4.shape[3]),
-        x4.dtype.itemsize,
-        what="the output",
+        ("the output", (x4.shape[0], *sizes, x4.shape[3]), x4.dtype.itemsize),
         blame=f"output_size={output_size!r}",
     )
     rows, cols = (adaptive_pool_bounds(x4.shape[1 + i], sizes[i]) for i in range(2))

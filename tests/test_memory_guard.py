@@ -57,6 +57,26 @@ def test_large_call_that_fits_still_runs_under_the_limit():
     assert out == "ran (1, 4096, 1024, 8)", out
 
 
+def test_arrays_that_fit_alone_but_not_together_are_refused():
+    # The padded input (2.2 GiB), the output (0.75 GiB) and the compiled engines' int64 index maps
+    # (1.5 GiB) each fit in 4 GiB; together they do not. The guard used to check each array alone,
+    # and a fuzz run killed a test worker that grew to 22 GiB (the index maps were never counted).
+    pads = "((2 * 10**8, 0), (0, 0))"
+    out = _child(f"convlib.conv2d(np.ones((1, 3, 3, 1), 'f'), np.ones((3, 3, 1, 1), 'f'), padding={pads})")
+    assert out.startswith("ValueError: padding=((200000000, 0), (0, 0)) makes the padded input "), out
+    assert "the output (1, 200000001, 1, 1)" in out and "index maps (200000006,)" in out, out
+    assert "GiB together, more than the" in out, out
+
+
+def test_a_stride_past_the_input_allocates_nothing_stride_sized():
+    # A grouped layer at stride 10**9 has one output; the engine chosen for it used to build index
+    # maps as long as the stride (7.5 GiB, a MemoryError here), found by test_fuzz.
+    out = _child(
+        "convlib.conv2d(np.ones((1, 1, 4), 'e'), np.ones((1, 1, 2, 2), 'e'), stride=10**9, groups=2)"
+    )
+    assert out == "ran (1, 1, 2)", out
+
+
 def test_memory_limit_follows_the_resource_limit():
     code = textwrap.dedent(
         f"""

@@ -206,6 +206,8 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
     'planes_jit'
     >>> choose_algorithm((1, 16, 16, 512), (3, 3, 16, 512), stride=(1, 1), dilation=(1, 1), groups=32)
     'im2col'
+    >>> choose_algorithm((1, 1, 1, 4), (1, 1, 2, 2), stride=(10**9, 1), dilation=(1, 1), groups=2)
+    'im2col'
     """
     kh, kw, cg, o = w_shape
     stride, dilation = tuple(stride), tuple(dilation)
@@ -219,7 +221,10 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
         if useful <= TAPS_MAX_USEFUL:
             return "taps"
     if groups > 1:
-        return "planes_jit" if cg <= PLANES_MAX_CHANNELS else "im2col"
+        # planes_jit's index maps span (output rows + reach) x stride: a stride past the padded input
+        # would make them as long as the stride (7.5 GiB at stride 10**9) for a single output.
+        inside = stride[0] <= xp_shape[1] and stride[1] <= xp_shape[2]
+        return "planes_jit" if cg <= PLANES_MAX_CHANNELS and inside else "im2col"
     dilated = dilation != (1, 1)
     phases_ok = not dilated or (padding_mode == "zeros" and dilation[0] * dilation[1] <= WINOGRAD_MAX_PHASES)
     if (kh, kw) == (3, 3) and stride == (1, 1) and phases_ok:

@@ -198,8 +198,12 @@ def check_conv_shapes(
     n = 1 if batch is None else max(batch, 1)
     blame = functools.partial(_blame_axes, axes, padding)
     padded = [a.n + a.before + a.after for a in axes]
-    check_allocation((n, *padded, c), itemsize, what="the padded input", blame=blame)
-    check_allocation((n, axes[0].out, axes[1].out, cout), itemsize, what="the output", blame=blame)
+    check_allocation(
+        ("the padded input", (n, *padded, c), itemsize),
+        ("the output", (n, axes[0].out, axes[1].out, cout), itemsize),
+        ("the padding's index maps", (sum(padded),), 8),  # int64, one per padded row and column
+        blame=blame,
+    )
     if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
         _GEOMETRIES.clear()
     geo = _GEOMETRIES[key] = ConvGeometry(batch, c, cout, groups, axes, fmt)
@@ -252,15 +256,15 @@ def check_transpose_shapes(
     )
     n = 1 if batch is None else max(batch, 1)
     zeros = (axes[0].zero_inserted, axes[1].zero_inserted)
-    check_allocation((n, *zeros, cin), itemsize, what="the zero-inserted input", blame=f"stride={stride!r}")
+    zero_inserted = ("the zero-inserted input", (n, *zeros, cin), itemsize)
+    check_allocation(zero_inserted, blame=f"stride={stride!r}")
     reach = (axes[0].window - 1, axes[1].window - 1)
-    check_allocation(
+    padded = (
+        "the padded zero-inserted input",
         (n, zeros[0] + 2 * reach[0], zeros[1] + 2 * reach[1], cin),
         itemsize,
-        what="the padded zero-inserted input",
-        blame=f"dilation={dilation!r}",
     )
-    check_allocation(
-        (n, axes[0].n, axes[1].n, cout_g * groups), itemsize, what="the output", blame="the sizes"
-    )
+    check_allocation(padded, zero_inserted, blame=f"dilation={dilation!r}")
+    output = ("the output", (n, axes[0].n, axes[1].n, cout_g * groups), itemsize)
+    check_allocation(output, padded, zero_inserted, blame="the sizes")
     return ConvGeometry(batch, cin, cout_g * groups, groups, axes, fmt)

@@ -202,6 +202,9 @@ def check_pool_shape(
     n = 1 if batch is None else max(batch, 1)
     padded = [a.padded + a.overhang for a in axes]
     blame = f"pool_size={pool_size!r} with padding={padding!r}"
-    check_allocation((n, *padded, c), itemsize, what="the padded input", blame=blame)
-    check_allocation((n, axes[0].out, axes[1].out, c), itemsize, what="the output", blame="the sizes")
+    check_allocation(
+        ("the padded input", (n, *padded, c), itemsize),
+        ("the output", (n, axes[0].out, axes[1].out, c), itemsize),
+        blame=blame,
+    )
     return PoolGeometry(batch, c, axes, fmt)
