@@ -4,9 +4,10 @@ Never TypeError, IndexError, ZeroDivisionError, OverflowError, MemoryError or a 
 shape. Each test draws three kinds of call: *valid* ones, which must succeed;
 *hostile* ones (any rank, dtype, size or type for every argument); and valid ones with one argument
 made hostile (*mutated*), which convlib accepts where the value is a fair spelling (``2.0``,
-``np.int64(2)``, ``"SAME"``) and refuses otherwise. The test counts what was accepted (the
-module's ``ACCEPTED``) and fails when too little was, so a convlib that refused
-every call fails here. Every accepted call's shape comes from PyTorch on the ``meta`` device
+``np.int64(2)``, ``"SAME"``) and refuses otherwise. A valid call runs outside any ``try``, so a
+convlib that refused every call fails at the first valid draw; the test also counts the draws
+(the module's ``ACCEPTED``) and fails when too few were valid, so valid calls cannot silently stop
+being drawn. Every accepted call's shape comes from PyTorch on the ``meta`` device
 (shapes without data), or from Keras's definition for Keras's transposed-convolution words, never
 from convlib's own geometry.
 
@@ -28,9 +29,11 @@ EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 150
 # No deadline: a first call compiles numba kernels (4 s on an idle core, 46 s measured on a loaded
 # one), and a deadline is only checked once an example returns, so it would never stop a hang.
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-# Half the draws are valid and must all succeed (hostile and mutated ones add a few): a convlib that
-# accepts less than this share refuses what it should run, or the valid draws stopped being drawn.
-MIN_ACCEPTED = 0.3
+# Half the draws are meant to be valid, but hypothesis does not split one_of evenly: over 150 seeds
+# of 150 examples the valid share went as low as 0.19 (median 0.46-0.49 for conv, transpose, pool).
+# An earlier bound of 0.3 on the accepted share failed by chance (seed 8: 30 valid draws of 150);
+# below this bound the valid branch is broken, not unlucky.
+MIN_VALID = 0.1
 
 # Sizes, including zero, negative, huge, fractional, NaN, inf, bool, None, text and odd lists.
 ints = st.integers(-3, 4) | st.sampled_from([10**9, 2**63 - 1])
@@ -57,6 +60,28 @@ layouts = st.sampled_from(["NHWC", "NCHW"])
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")
 
 ACCEPTED = Counter()  # (test, origin, accepted?) -> examples, for the share checks
+
+
+@pytest.fixture(autouse=True)
+def memory_cap():
+    """At most 2 GiB of data more than the worker holds, while a fuzz test runs.
+
+    convlib's guard reads the limit (``RLIMIT_DATA``) and refuses what would not fit; an allocation
+    it does not count raises MemoryError here (a failure) instead of taking the machine's memory:
+    a worker once grew to 22 GiB and was killed by the kernel, the test session with it.
+    """
+    try:
+        import resource
+    except ImportError:  # not a POSIX system: physical memory is the guard's only limit
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[5]) * os.sysconf("SC_PAGE_SIZE")
+    cap = used + (2 << 30) if hard == resource.RLIM_INFINITY else min(hard, used + (2 << 30))
+    resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
 
 
 @st.composite
@@ -323,8 +348,8 @@ def _fuzz(test, valid, hostile, check):
         del ACCEPTED[key]
     FUZZ(given(draws(valid, hostile))(lambda case: check(*case)))()
     counts = {(origin, ok): n for (t, origin, ok), n in ACCEPTED.items() if t == test}
-    accepted = sum(n for (_, ok), n in counts.items() if ok)
-    assert accepted / sum(counts.values()) >= MIN_ACCEPTED, (test, counts)
+    valid = sum(n for (origin, _), n in counts.items() if origin == "valid")
+    assert valid / sum(counts.values()) >= MIN_VALID, (test, counts)
 
 
 def _same_array_kind(y, x):
