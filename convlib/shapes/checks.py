@@ -198,12 +198,9 @@ def check_conv_shapes(
     n = 1 if batch is None else max(batch, 1)
     blame = functools.partial(_blame_axes, axes, padding)
     padded = [a.n + a.before + a.after for a in axes]
-    check_allocation(
-        ("the padded input", (n, *padded, c), itemsize),
-        ("the output", (n, axes[0].out, axes[1].out, cout), itemsize),
-        ("the padding's index maps", (sum(padded),), 8),  # int64, one per padded row and column
-        blame=blame,
-    )
+    output = ("the output", (n, axes[0].out, axes[1].out, cout), itemsize)
+    maps = ("the padding's index maps", (sum(padded),), 8)  # the compiled engines': int64, per row/column
+    check_allocation(("the padded input", (n, *padded, c), itemsize), output, maps, blame=blame)
     if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
         _GEOMETRIES.clear()
     geo = _GEOMETRIES[key] = ConvGeometry(batch, c, cout, groups, axes, fmt)

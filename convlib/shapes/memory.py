@@ -62,26 +62,18 @@ def _used_bytes(field: int) -> int:
 
 
 def check_allocation(*arrays, blame) -> None:
-    """Refuse the ``arrays`` of one call if together they would not fit in :func:`memory_limit_bytes`.
+    """Refuse ``arrays`` (``(what, shape, itemsize)`` each) that together exceed :func:`memory_limit_bytes`.
 
-    Each array is ``(what, shape, itemsize)``: every large array the call holds at the same time
-    (a padded input, the output, an engine's index maps). They are summed: a padded input that
-    fits alone is no help if the output beside it does not. ``blame`` names the argument that made
-    them so large (or is a function returning that string, called only to word a refusal).
+    The arrays one call holds at once are summed; ``blame`` names the argument that made them so
+    large (or is a function returning that string, called only to word a refusal).
 
     >>> check_allocation(("the input", (1, 10**9, 10**9, 3), 4), blame="padding=10**9")
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: padding=10**9 makes the input (1, 1000000000, 1000000000, 3) need ... GiB, ...
-    >>> check_allocation(("the input", (1, 2**15, 2**15, 1), 4), ("the output", (1, 2**15, 2**15, 2**9), 4),
-    ...                  blame="the sizes")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: the sizes makes the input (1, 32768, 32768, 1) and the output ... GiB together, ...
     """
     nbytes = sum(math.prod(map(int, shape)) * int(itemsize) for _, shape, itemsize in arrays)
-    if nbytes <= _ALWAYS_FITS:
-        return
-    limit = memory_limit_bytes()
+    limit = memory_limit_bytes() if nbytes > _ALWAYS_FITS else nbytes
     if nbytes > limit:
         named = " and ".join(f"{what} {tuple(map(int, shape))}" for what, shape, _ in arrays)
         raise ValueError(
