@@ -170,9 +170,9 @@ def choose_algorithm(xp_shape, w_shape, *, stride, dilation, groups, pads=None, 
        ``taps``, which skips them (DeepLabv3's ASPP: dilation 12 on a 14x14 map, 18% useful).
     3. Groups of at most ``PLANES_MAX_CHANNELS`` input channels: ``planes_jit`` (ResNeXt's
        first two stages, 32 groups of 4 and of 8: the batched GEMM's products would be 4 or
-       8 columns wide and 36 or 72 deep); wider groups: ``im2col``, one batched GEMM.
-       ``grouped_jit`` is never chosen: ``planes_jit`` was faster on every grouped layer of
-       the suite.
+       8 columns wide and 36 or 72 deep); wider groups, or a stride past the padded input:
+       ``im2col``, one batched GEMM. ``grouped_jit`` is never chosen: ``planes_jit`` was
+       faster on every grouped layer of the suite.
     4. A dense 3x3 stride-1 kernel with ``WINOGRAD_MIN_CHANNELS`` to ``WINOGRAD_MAX_CHANNELS``
        channels: ``winograd_f4`` if one product has at least ``WINOGRAD_F4_MIN_TILES`` 4x4
        output tiles, else ``winograd_f2`` if it has at least ``WINOGRAD_F2_MIN_TILES`` 2x2
