@@ -14,6 +14,7 @@ import os
 import select
 import signal
 import time
+import warnings
 
 __all__ = ["run_in_child", "signal_in_child"]
 
@@ -85,7 +86,9 @@ def run_in_child(fn, *, timeout: float = 120.0, quiet: bool = False) -> tuple:
     """
     for _attempt in range(3):
         r, w = os.pipe()
-        pid = os.fork()
+        with warnings.catch_warnings():  # Python 3.12+ warns that this fork may deadlock: see Raises
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:
             os.close(r)
             _child(fn, w, quiet)
