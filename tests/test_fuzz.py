@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import convlib
+from convlib.shapes.memory import _used_bytes
 
 EXAMPLES = 5000 if os.environ.get("CONVLIB_FUZZ") == "full" else 150
 # No deadline: a first call compiles numba kernels (4 s on an idle core, 46 s measured on a loaded
@@ -76,9 +77,8 @@ def memory_cap():
         yield
         return
     soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[5]) * os.sysconf("SC_PAGE_SIZE")
-    cap = used + (2 << 30) if hard == resource.RLIM_INFINITY else min(hard, used + (2 << 30))
+    cap = _used_bytes(5) + (2 << 30)  # data and stack, read as the guard reads them
+    cap = cap if hard == resource.RLIM_INFINITY else min(hard, cap)
     resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
     yield
     resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
